@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DistError, FileChangedError } from './errors.js';
+import type { WorkerJob, WorkerReply } from './hash-protocol.js';
+import { choosePieceLength, pieceCount } from './piece-length.js';
+
+export interface HashFileOptions {
+  /** Defaults to the piece-length policy for the file's size. */
+  pieceLength?: number;
+  /** Called with the bytes hashed so far and the total. */
+  onProgress?: (hashed: number, total: number) => void;
+}
+
+export interface HashFileResult {
+  path: string;
+  length: number;
+  pieceLength: number;
+  /** Concatenated 20-byte SHA-1 digests. */
+  pieces: Uint8Array;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** Files below this are hashed on the calling thread: a worker round trip would cost more. */
+const INLINE_LIMIT = 8 * 1024 * 1024;
+/**
+ * Work is handed out in jobs of about this many bytes rather than one range per worker: on a
+ * shared machine one worker is often slower, and with fixed halves the whole file would wait
+ * for it. 32 MiB keeps the per-job cost (a message, an open) far below the hashing time.
+ */
+const JOB_BYTES = 32 * 1024 * 1024;
+
+interface PendingJob {
+  job: WorkerJob;
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+  onProgress?: (bytes: number) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  current: PendingJob | null;
+}
+
+/**
+ * SHA-1 piece hashing over a pool of worker threads (default: one per core). A file is split
+ * into contiguous ranges of pieces that idle workers take in turn, each read sequentially with
+ * synchronous reads into a reused 4 MiB buffer, so memory stays bounded whatever the file size. The pool is
+ * reusable: a seeder hashing thousands of files pays the worker start-up once.
+ */
+export class PieceHasher {
+  readonly size: number;
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: PendingJob[] = [];
+  private nextJobId = 1;
+  private closed = false;
+
+  constructor(options: { workers?: number } = {}) {
+    this.size = Math.max(1, options.workers ?? availableParallelism());
+  }
+
+  /** Hashes every piece of a file; fails with FileChangedError if it changes meanwhile. */
+  async hashFile(path: string, options: HashFileOptions = {}): Promise<HashFileResult> {
+    const before = await stat(path);
+    if (!before.isFile()) throw new DistError('ENOTFILE', `${path} is not a regular file`);
+    const length = before.size;
+    const pieceLength = options.pieceLength ?? choosePieceLength(length);
+    const count = pieceCount(length, pieceLength);
+    const shared = new SharedArrayBuffer(count * 20);
+    let hashed = 0;
+    const progress = (bytes: number) => {
+      hashed += bytes;
+      options.onProgress?.(hashed, length);
+    };
+
+    if (length <= INLINE_LIMIT || this.size === 1) {
+      hashInline(path, pieceLength, length, new Uint8Array(shared));
+      progress(length);
+    } else {
+      const ranges = splitRanges(count, Math.max(1, Math.floor(JOB_BYTES / pieceLength)));
+      await Promise.all(
+        ranges.map(([firstPiece, endPiece]) =>
+          this.run(
+            {
+              type: 'range',
+              jobId: 0,
+              path,
+              pieceLength,
+              firstPiece,
+              endPiece,
+              fileLength: length,
+              digests: shared,
+            },
+            progress,
+          ).then((reply) => {
+            if (reply.type === 'error') throw toError(path, reply);
+            if (reply.type === 'done') progress(reply.bytes);
+          }),
+        ),
+      );
+    }
+
+    const after = await stat(path);
+    if (after.size !== before.size) {
+      throw new FileChangedError(path, `size ${before.size} → ${after.size}`);
+    }
+    if (after.mtimeMs !== before.mtimeMs) throw new FileChangedError(path, 'mtime changed');
+    if (after.ino !== before.ino) throw new FileChangedError(path, 'file was replaced');
+    return {
+      path,
+      length,
+      pieceLength,
+      pieces: new Uint8Array(shared).slice(),
+      mtimeMs: before.mtimeMs,
+      ino: before.ino,
+    };
+  }
+
+  /**
+   * SHA-1 of a buffer, computed on a worker. A buffer backed by a SharedArrayBuffer is not
+   * copied; any other is copied once by the structured clone.
+   */
+  async digest(data: Uint8Array): Promise<Uint8Array> {
+    const reply = await this.run({ type: 'digest', jobId: 0, data });
+    if (reply.type === 'error') throw new DistError(reply.code, reply.message);
+    if (reply.type !== 'digest') throw new DistError('EHASH', 'unexpected worker reply');
+    return reply.digest;
+  }
+
+  /** Stops the workers. Jobs still queued are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(new DistError('ECLOSED', 'piece hasher closed'));
+    }
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.workers.length = 0;
+  }
+
+  private run(job: WorkerJob, onProgress?: (bytes: number) => void): Promise<WorkerReply> {
+    if (this.closed) return Promise.reject(new DistError('ECLOSED', 'piece hasher closed'));
+    return new Promise((resolve, reject) => {
+      job.jobId = this.nextJobId++;
+      const pending: PendingJob = { job, resolve, reject };
+      if (onProgress) pending.onProgress = onProgress;
+      this.queue.push(pending);
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.workers.find((w) => w.current === null);
+      if (!slot && this.workers.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const pending = this.queue.shift()!;
+      slot.current = pending;
+      slot.worker.postMessage(pending.job);
+    }
+  }
+
+  private spawn(): PoolWorker {
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // An idle pool must not keep a CLI alive; a busy one is awaited by its caller anyway.
+    worker.unref();
+    const slot: PoolWorker = { worker, current: null };
+    worker.on('message', (reply: WorkerReply) => {
+      const pending = slot.current;
+      if (!pending || pending.job.jobId !== reply.jobId) return;
+      if (reply.type === 'progress') {
+        pending.onProgress?.(reply.bytes);
+        return;
+      }
+      slot.current = null;
+      pending.resolve(reply);
+      this.dispatch();
+    });
+    worker.on('error', (err) => {
+      const pending = slot.current;
+      slot.current = null;
+      this.workers.splice(this.workers.indexOf(slot), 1);
+      pending?.reject(err);
+      this.dispatch();
+    });
+    this.workers.push(slot);
+    return slot;
+  }
+}
+
+/** Hashes one file with a pool created for the purpose. */
+export async function hashFile(
+  path: string,
+  options: HashFileOptions & { workers?: number } = {},
+): Promise<HashFileResult> {
+  const hasher = new PieceHasher(options.workers === undefined ? {} : { workers: options.workers });
+  try {
+    return await hasher.hashFile(path, options);
+  } finally {
+    await hasher.close();
+  }
+}
+
+/** SHA-1 of a buffer on the calling thread. */
+export function sha1(data: Uint8Array): Buffer {
+  return createHash('sha1').update(data).digest();
+}
+
+function hashInline(path: string, pieceLength: number, length: number, out: Uint8Array): void {
+  const buf = Buffer.allocUnsafe(Math.min(pieceLength, Math.max(length, 1)));
+  const fd = openSync(path, 'r');
+  try {
+    for (let pos = 0, index = 0; pos < length; pos += pieceLength, index++) {
+      const want = Math.min(pieceLength, length - pos);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, pos + got);
+        if (n === 0) throw new FileChangedError(path, 'file shrank');
+        got += n;
+      }
+      out.set(sha1(buf.subarray(0, want)), index * 20);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Consecutive ranges of at most `piecesPerJob` pieces covering [0, count). */
+function splitRanges(count: number, piecesPerJob: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let first = 0; first < count; first += piecesPerJob) {
+    ranges.push([first, Math.min(count, first + piecesPerJob)]);
+  }
+  return ranges;
+}
+
+function toError(path: string, reply: { code: string; message: string }): Error {
+  if (reply.code === 'EFILECHANGED') return new FileChangedError(path, reply.message);
+  return new DistError(reply.code, `${path}: ${reply.message}`);
+}

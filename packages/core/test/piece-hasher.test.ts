@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { openSync, closeSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { FileChangedError, PieceHasher, hashFile } from '@distributor/core';
+import { tempDir, writeFile } from './helpers.js';
+
+const tmp = tempDir();
+const hasher = new PieceHasher({ workers: 2 });
+afterAll(async () => {
+  await hasher.close();
+  tmp.cleanup();
+});
+
+function referencePieces(path: string, pieceLength: number): Buffer {
+  const data = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let off = 0; off < data.length; off += pieceLength) {
+    out.push(
+      createHash('sha1')
+        .update(data.subarray(off, off + pieceLength))
+        .digest(),
+    );
+  }
+  return Buffer.concat(out);
+}
+
+describe('PieceHasher', () => {
+  it.each([
+    ['small file, inline', 100_000, 16384],
+    ['large file over workers, ragged last piece', 40 * 1024 * 1024 + 999, 65536],
+    ['piece larger than the read chunk', 20 * 1024 * 1024 + 1, 8 * 1024 * 1024],
+  ])('%s matches a plain SHA-1 loop', async (_label, size, pieceLength) => {
+    const path = join(tmp.dir, `f-${size}`);
+    writeFile(path, size, size);
+    const result = await hasher.hashFile(path, { pieceLength });
+    expect(result.length).toBe(size);
+    expect(Buffer.from(result.pieces).equals(referencePieces(path, pieceLength))).toBe(true);
+  });
+
+  it('reports progress up to the file size', async () => {
+    const path = join(tmp.dir, 'progress.bin');
+    const size = 80 * 1024 * 1024;
+    writeFile(path, size, 9);
+    const seen: number[] = [];
+    await hasher.hashFile(path, { onProgress: (done) => seen.push(done) });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen[seen.length - 1]).toBe(size);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+  });
+
+  it('uses the piece-length policy by default', async () => {
+    const path = join(tmp.dir, 'policy.bin');
+    writeFile(path, 40 * 1024 * 1024);
+    const result = await hashFile(path, { workers: 1 });
+    expect(result.pieceLength).toBe(16384 * 2);
+  });
+
+  it('reports a file rewritten while it is hashed as changed', async () => {
+    const path = join(tmp.dir, 'rewritten.bin');
+    writeFile(path, 128 * 1024 * 1024, 5);
+    let touched = false;
+    const run = hasher.hashFile(path, {
+      pieceLength: 1 << 20,
+      onProgress: () => {
+        if (touched) return;
+        touched = true;
+        // Rewrite bytes that were already hashed: the digests are now wrong for the file.
+        const fd = openSync(path, 'r+');
+        writeSync(fd, Buffer.from('changed'), 0, 7, 0);
+        closeSync(fd);
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(FileChangedError);
+    expect(touched).toBe(true);
+  });
+
+  it('reports a file truncated while it is hashed as changed', async () => {
+    const path = join(tmp.dir, 'truncated.bin');
+    writeFile(path, 128 * 1024 * 1024, 6);
+    let touched = false;
+    const run = hasher.hashFile(path, {
+      pieceLength: 1 << 20,
+      onProgress: () => {
+        if (touched) return;
+        touched = true;
+        truncateSync(path, 1024);
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(FileChangedError);
+  });
+
+  it('digests buffers on a worker, including SharedArrayBuffer-backed ones', async () => {
+    const shared = new Uint8Array(new SharedArrayBuffer(1 << 16)).fill(42);
+    const digest = await hasher.digest(shared);
+    expect(Buffer.from(digest).equals(createHash('sha1').update(shared).digest())).toBe(true);
+  });
+});
