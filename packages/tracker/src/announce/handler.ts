@@ -1,0 +1,205 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { TrackerConfig } from '../config.js';
+import type { HandoutPolicy } from '../handout/policy.js';
+import type { TrackerMetrics } from '../metrics.js';
+import type { AnnounceOutcome, SwarmStats, TrackerStore } from '../store/types.js';
+import { compactAddress, ipBytes } from './address.js';
+import { QueryFailure, parseAnnounceQuery, parseScrapeQuery } from './query.js';
+import type { QueryLimits } from './query.js';
+import {
+  encodeCompactAnnounce,
+  encodeDictAnnounce,
+  encodeFailure,
+  encodeScrape,
+} from './response.js';
+
+export interface HotPathContext {
+  config: TrackerConfig;
+  store: TrackerStore;
+  policy: HandoutPolicy;
+  metrics: TrackerMetrics;
+  logger: Logger;
+}
+
+// A keep-alive connection announces many times from one address: parse it once per socket.
+const socketIp = new WeakMap<Socket, Buffer | null>();
+
+function send(res: ServerResponse, status: number, body: Buffer): void {
+  // Flat header arrays skip node's header-object bookkeeping; trackers need no Date header.
+  res.sendDate = false;
+  res.writeHead(status, ['Content-Type', 'text/plain', 'Content-Length', String(body.length)]);
+  res.end(body);
+}
+
+function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
+}
+
+/**
+ * The announce and scrape handlers run on node:http directly, ahead of express: express's
+ * router and response helpers cost about 85 µs per request, several times the work of an
+ * announce itself (see docs/benchmarks.md).
+ */
+export function createHotPath(ctx: HotPathContext) {
+  const { config, store, policy, metrics, logger } = ctx;
+  const limits: QueryLimits = {
+    maxQueryLength: 4096,
+    maxScrapeHashes: config.maxScrapeHashes,
+  };
+  const jitterSpan = Math.floor(config.interval * config.intervalJitter);
+
+  const fail = (res: ServerResponse, reason: string, kind: 'bad_request' | 'unpublished') => {
+    metrics.failed(kind);
+    send(res, 200, encodeFailure(reason));
+  };
+
+  function peerIp(req: IncomingMessage, claimed: string | undefined): Buffer | null | string {
+    if (config.trustProxy) {
+      if (claimed !== undefined) return ipBytes(claimed) ?? 'ip is not an IP address';
+      const forwarded = req.headers['x-forwarded-for'];
+      if (typeof forwarded === 'string') {
+        const first = forwarded.split(',')[0]!.trim();
+        const bytes = ipBytes(first);
+        if (bytes) return bytes;
+      }
+    }
+    const socket = req.socket;
+    let bytes = socketIp.get(socket);
+    if (bytes === undefined) {
+      bytes = socket.remoteAddress ? ipBytes(socket.remoteAddress) : null;
+      socketIp.set(socket, bytes);
+    }
+    return bytes;
+  }
+
+  /**
+   * Synchronous whenever the store answers synchronously (the memory store does): deferring
+   * the response by even one microtask halved node:http's announce throughput when measured
+   * (docs/benchmarks.md), so the hot path awaits only a store that really is asynchronous.
+   */
+  function announce(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const query = parseAnnounceQuery(queryOf(req.url ?? ''), limits);
+    if (query instanceof QueryFailure) return fail(res, query.reason, 'bad_request');
+    const ip = peerIp(req, query.ip);
+    if (typeof ip === 'string') return fail(res, ip, 'bad_request');
+    if (!ip) return fail(res, 'cannot tell your address', 'bad_request');
+
+    const numwant = Math.min(query.numwant ?? config.defaultNumwant, config.maxNumwant);
+    const address = compactAddress(ip, query.port);
+    const asker = { address, seed: query.left === 0, numwant };
+    const sampling =
+      query.event === 'stopped' ? { count: 0, leechersOnly: false } : policy.sampleRequest(asker);
+
+    const storeFailed = (err: unknown) => {
+      logger.error({ err }, 'store failed during announce');
+      metrics.failed('store_error');
+      send(res, 503, encodeFailure('tracker store unavailable; retry later'));
+    };
+    const answer = (outcome: AnnounceOutcome) => {
+      if (!outcome.published) {
+        return fail(
+          res,
+          `unregistered torrent: ${query.infoHashHex} is not published on this tracker`,
+          'unpublished',
+        );
+      }
+      const reply = {
+        complete: outcome.complete,
+        incomplete: outcome.incomplete,
+        downloaded: outcome.downloaded,
+        interval:
+          config.interval + (jitterSpan > 0 ? Math.floor(Math.random() * (jitterSpan + 1)) : 0),
+        minInterval: config.minInterval,
+        peers: policy.select(outcome.peers, asker),
+      };
+      send(
+        res,
+        200,
+        query.compact ? encodeCompactAnnounce(reply) : encodeDictAnnounce(reply, query.noPeerId),
+      );
+      metrics.announced(query.event);
+      metrics.observe('announce', (performance.now() - started) / 1000);
+    };
+
+    let outcome: AnnounceOutcome | Promise<AnnounceOutcome>;
+    try {
+      outcome = store.announce({
+        infoHash: query.infoHashHex,
+        peerId: query.peerId,
+        address,
+        seed: asker.seed,
+        event: query.event,
+        want: sampling.count,
+        leechersOnly: sampling.leechersOnly,
+        requirePublished: !config.open,
+      });
+    } catch (err) {
+      return storeFailed(err);
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(answer, storeFailed).catch((err: unknown) => internalError(res, err));
+    } else {
+      answer(outcome);
+    }
+  }
+
+  async function scrape(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const hashes = parseScrapeQuery(queryOf(req.url ?? ''), limits);
+    if (hashes instanceof QueryFailure) return fail(res, hashes.reason, 'bad_request');
+    let stats: Map<string, SwarmStats>;
+    try {
+      if (hashes.length === 0) {
+        stats = await store.allSwarms(config.maxScrapeHashes);
+        if (!config.open) {
+          for (const hash of [...stats.keys()]) {
+            if (!(await store.entry(hash))) stats.delete(hash);
+          }
+        }
+      } else {
+        const found = await store.scrape(hashes);
+        stats = new Map();
+        for (let i = 0; i < hashes.length; i++) {
+          // A closed tracker does not confirm or deny swarms it does not serve.
+          if (!config.open && !(await store.entry(hashes[i]!))) continue;
+          stats.set(hashes[i]!, found[i]!);
+        }
+      }
+    } catch (err) {
+      logger.error({ err }, 'store failed during scrape');
+      metrics.failed('store_error');
+      return send(res, 503, encodeFailure('tracker store unavailable; retry later'));
+    }
+    send(res, 200, encodeScrape(stats));
+    metrics.scrapes.inc();
+    metrics.observe('scrape', (performance.now() - started) / 1000);
+  }
+
+  /** Routes /announce and /scrape; returns false for anything else. */
+  return function hotPath(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    if (url.startsWith('/announce') && (url.length === 9 || url.charCodeAt(9) === 0x3f)) {
+      try {
+        announce(req, res);
+      } catch (err) {
+        internalError(res, err);
+      }
+      return true;
+    }
+    if (url.startsWith('/scrape') && (url.length === 7 || url.charCodeAt(7) === 0x3f)) {
+      scrape(req, res).catch((err: unknown) => internalError(res, err));
+      return true;
+    }
+    return false;
+  };
+
+  function internalError(res: ServerResponse, err: unknown): void {
+    logger.error({ err }, 'announce/scrape handler failed');
+    if (!res.headersSent) send(res, 500, encodeFailure('internal tracker error'));
+    else res.destroy();
+  }
+}

@@ -1,0 +1,157 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { createHotPath } from './announce/handler.js';
+import { encodeFailure } from './announce/response.js';
+import { createApp } from './app.js';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { ConfigError, resolveConfig } from './config.js';
+import type { TrackerConfig, TrackerOptions } from './config.js';
+import { RandomHandoutPolicy } from './handout/random-policy.js';
+import { TrackerMetrics } from './metrics.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { TrackerStore } from './store/types.js';
+
+/** The tracker could not listen (port taken, bad address, no permission). */
+export class ListenError extends Error {}
+
+export interface Tracker {
+  /** Base URL local clients can use, e.g. http://127.0.0.1:6969. */
+  url: string;
+  port: number;
+  config: TrackerConfig;
+  store: TrackerStore;
+  logger: Logger;
+  /** Stops accepting, lets in-flight requests finish (up to drainTimeoutMs), then releases all. */
+  close(): Promise<void>;
+}
+
+/** Creates the store a config names. */
+export function createStore(config: TrackerConfig, clock: Clock): TrackerStore {
+  if (config.store === 'memory') {
+    return new MemoryStore({ clock, peerTtlMs: 2 * config.interval * 1000 });
+  }
+  throw new ConfigError(
+    `--store ${config.store}: the Redis store is not available yet (issue 7); use --store memory`,
+  );
+}
+
+function localUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+/** Starts dist-tracker; resolves once it listens. */
+export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
+  const { store: storeOption, clock = systemClock, handoutPolicy, ...rest } = options;
+  const config = resolveConfig({
+    ...rest,
+    ...(typeof storeOption === 'string' ? { store: storeOption } : {}),
+  });
+  const logger = pino({ level: config.logLevel, base: { service: 'dist-tracker' } });
+  const ownStore = typeof storeOption !== 'object';
+  const store = typeof storeOption === 'object' ? storeOption : createStore(config, clock);
+  const metrics = new TrackerMetrics(store);
+  const policy = handoutPolicy ?? new RandomHandoutPolicy();
+  const app = createApp(config, store, metrics, logger);
+  const hotPath = createHotPath({ config, store, policy, metrics, logger });
+
+  const server = http.createServer((req, res) => {
+    if (!hotPath(req, res)) app(req, res);
+  });
+  // Slow or stuck clients must not hold sockets forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) =>
+    answerClientError(err, socket),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new ListenError(
+            `port ${config.port} on ${config.host} is already in use; stop the other process or pick another --port`,
+          ),
+        );
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        reject(
+          new ListenError(`cannot listen on ${config.host}: no such local address; check --host`),
+        );
+      } else if (err.code === 'EACCES') {
+        reject(
+          new ListenError(`not allowed to listen on port ${config.port}; pick a port above 1023`),
+        );
+      } else {
+        reject(err);
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(config.port, config.host);
+  }).catch(async (err: unknown) => {
+    if (ownStore) await store.close();
+    throw err;
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const sweeper = setInterval(() => {
+    store.sweep().catch((err: unknown) => logger.warn({ err }, 'store sweep failed'));
+  }, config.interval * 1000);
+  sweeper.unref();
+  logger.info(
+    { host: config.host, port, open: config.open, interval: config.interval, store: config.store },
+    'dist-tracker listening',
+  );
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+      await closed;
+      clearTimeout(deadline);
+      if (ownStore) await store.close();
+      metrics.registry.clear();
+      logger.info('dist-tracker stopped');
+    })());
+
+  return { url: localUrl(config.host, port), port, config, store, logger, close };
+}
+
+/**
+ * Requests node's parser rejects (headers over 16 KiB, garbage) never reach a handler. An
+ * announce or scrape still gets what BitTorrent clients understand, a bencoded failure reason;
+ * anything else gets a plain 4xx.
+ */
+function answerClientError(
+  err: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Socket,
+): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const head = err.rawPacket?.subarray(0, 32).toString('latin1') ?? '';
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  if (/^[A-Z]+ \/(announce|scrape)[?\s]/.test(head)) {
+    const body = encodeFailure(tooLarge ? 'request too large' : 'malformed HTTP request');
+    socket.end(
+      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+      'latin1',
+    );
+    return;
+  }
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+}
