@@ -7,3 +7,4 @@ export * from './compact-peers.js';
 export * from './peer-id.js';
 export * from './http-get.js';
 export * from './tracker-client.js';
+export * from './peer-wire/index.js';

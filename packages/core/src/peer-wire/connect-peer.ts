@@ -1,0 +1,57 @@
+import { connect } from 'node:net';
+import Wire from 'bittorrent-protocol';
+import { WireTransport } from './wire-transport.js';
+import type { WireTransportOptions } from './wire-transport.js';
+
+export interface ConnectPeerOptions extends WireTransportOptions {
+  host: string;
+  port: number;
+  /** 40 hex digits or 20 bytes. */
+  infoHash: string | Uint8Array;
+  peerId: Uint8Array;
+  /** Local address to connect from (`--bind`). */
+  localAddress?: string;
+  /** Time for the TCP connect and the peer's handshake together. */
+  timeoutMs?: number;
+  /**
+   * Called synchronously when the handshake arrives, before any message that came in the same
+   * packet (typically the peer's bitfield) is parsed: attach Wire listeners here. Whatever
+   * already happened by the time the promise resolves is on the Wire (e.g. `wire.peerPieces`).
+   */
+  onHandshake?: (transport: WireTransport) => void;
+}
+
+/**
+ * Opens an outgoing peer connection and completes the BEP 3 handshake. Rejects if the peer does
+ * not answer in time or answers for another torrent.
+ */
+export function connectPeer(options: ConnectPeerOptions): Promise<WireTransport> {
+  const infoHash =
+    typeof options.infoHash === 'string'
+      ? options.infoHash.toLowerCase()
+      : Buffer.from(options.infoHash).toString('hex');
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: options.host,
+      port: options.port,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
+    const wire = new Wire('tcpOutgoing');
+    const transport = new WireTransport(socket, wire, options);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      transport.destroy();
+      reject(new Error(`peer ${options.host}:${options.port}: ${why}`));
+    };
+    const timer = setTimeout(() => fail('no handshake in time'), options.timeoutMs ?? 10_000);
+    transport.once('close', () => fail('connection closed during handshake'));
+    wire.once('handshake', (peerInfoHash: string) => {
+      if (peerInfoHash !== infoHash) return fail(`answered for info hash ${peerInfoHash}`);
+      clearTimeout(timer);
+      transport.removeAllListeners('close');
+      options.onHandshake?.(transport);
+      resolve(transport);
+    });
+    socket.once('connect', () => wire.handshake(infoHash, options.peerId));
+  });
+}
