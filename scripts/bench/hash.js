@@ -3,7 +3,7 @@
 // (and create-torrent), measured in the same invocation, interleaved, median of N runs.
 // Usage: pnpm bench:hash [--size-mib 1024] [--runs 3] [--dir /tmp]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,11 +36,21 @@ function requireTool(tool) {
 requireTool('mktorrent');
 requireTool('sha1sum');
 
+// GNU time reports the child's CPU seconds and peak RSS, so external tools are measured like ours.
+const haveGnuTime = spawnSync('/usr/bin/time', ['-f', '%e', 'true']).status === 0;
+
 function timeCommand(cmd, args) {
   const started = performance.now();
-  const res = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = haveGnuTime ? ['-f', 'TIME %U %S %M', cmd, ...args] : args;
+  const res = spawnSync(haveGnuTime ? '/usr/bin/time' : cmd, argv, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   if (res.status !== 0) throw new Error(`${cmd} failed: ${res.stderr}`);
-  return { seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  const m = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(res.stderr);
+  if (!m) return { seconds };
+  return { seconds, cpuSeconds: Number(m[1]) + Number(m[2]), maxRssMB: Number(m[3]) / 1024 };
 }
 
 function timeNode(which) {
@@ -74,7 +84,7 @@ try {
     writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
   }
   closeSync(fd);
-  timeCommand('cat', [file]); // warm the page cache so every run reads from memory
+  spawnSync('cat', [file], { stdio: 'ignore' }); // warm the page cache so every run reads from memory
 
   const results = Object.fromEntries(Object.keys(implementations).map((k) => [k, []]));
   for (let run = 1; run <= runs; run++) {
@@ -97,13 +107,14 @@ try {
   }
   const ours = summary.ours.mbps;
   console.log(`\n${sizeMiB} MiB, piece length ${pieceLength}, median of ${runs} (page cache warm)`);
-  console.log('| implementation | MB/s | ours / it | peak RSS MB | CPU s |');
-  console.log('|---|---|---|---|---|');
+  console.log('| implementation | MB/s | ours / it | peak RSS MB | CPU s | MB per CPU-s |');
+  console.log('|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(summary)) {
     const rss = s.maxRssMB === null ? '–' : s.maxRssMB.toFixed(0);
     const cpu = s.cpuSeconds === null ? '–' : s.cpuSeconds.toFixed(2);
+    const perCpu = s.cpuSeconds === null ? '–' : (size / s.cpuSeconds / 1e6).toFixed(0);
     console.log(
-      `| ${name} | ${s.mbps.toFixed(0)} | ${(ours / s.mbps).toFixed(2)}x | ${rss} | ${cpu} |`,
+      `| ${name} | ${s.mbps.toFixed(0)} | ${(ours / s.mbps).toFixed(2)}x | ${rss} | ${cpu} | ${perCpu} |`,
     );
   }
   const target = ours / summary['mktorrent -t 2'].mbps;
@@ -111,7 +122,6 @@ try {
     `\ntarget ≥ 1.0x mktorrent -t 2: ${target.toFixed(2)}x ${target >= 1 ? 'MET' : 'NOT MET'}; ` +
       `peak RSS ≤ 200 MB: ${summary.ours.maxRssMB.toFixed(0)} MB ${summary.ours.maxRssMB <= 200 ? 'MET' : 'NOT MET'}`,
   );
-  writeFileSync(join(work, 'done'), '');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

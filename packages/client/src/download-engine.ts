@@ -178,6 +178,8 @@ export class DownloadEngine extends EventEmitter {
       this.ticks++;
       if (this.ticks % 10 === 0) this.unchoke.rotate();
       this.dial();
+      // A peer turning stalled frees its pieces for the origin, but no event says so.
+      if ([...this.peers.values()].some((p) => this.stalled(p))) this.fillAll();
       if (this.o.logger.isLevelEnabled('debug')) {
         const peers = [...this.peers.values()].map((p) => ({
           peer: p.key,
@@ -340,6 +342,13 @@ export class DownloadEngine extends EventEmitter {
     wire.on('bitfield', () => this.onBitfield(peer));
     wire.on('have', (index: number) => this.onHave(peer, index));
     wire.on('unchoke', () => this.fill(peer));
+    // bittorrent-protocol silently ignores a block that matches none of our requests, so a peer
+    // answering with blocks of the wrong size would hold our requests until the 30 s timeout.
+    wire.on('piece', (index: number, offset: number, block: Uint8Array) => {
+      if (!peer.closed && !this.isBlockShape(index, offset, block.length)) {
+        this.ban(peer, `sent a ${block.length}-byte block for piece ${index} at ${offset}`);
+      }
+    });
     wire.on('choke', () => queueMicrotask(() => this.fillAll()));
     // bittorrent-protocol times out one request per period; a peer that sat on a full queue
     // for 30 s would hold the rest for half an hour. Drop it and let others take its blocks.
@@ -585,9 +594,26 @@ export class DownloadEngine extends EventEmitter {
   private servingNonOrigin(except: Peer): Peer[] {
     const out: Peer[] = [];
     for (const p of this.peers.values()) {
-      if (p !== except && !p.isOrigin && !p.closed && !p.wire.peerChoking) out.push(p);
+      if (p !== except && !p.isOrigin && !p.closed && !p.wire.peerChoking && !this.stalled(p)) {
+        out.push(p);
+      }
     }
     return out;
+  }
+
+  /**
+   * Requests out and no byte for the whole rate window: a hung or hostile peer. It must not keep
+   * the origin away from the pieces it claims until its requests time out (30 s).
+   */
+  private stalled(p: Peer): boolean {
+    return p.outstanding > 0 && p.rate.measured && p.rate.rate() === 0;
+  }
+
+  /** We only ever request aligned blocks of BLOCK_SIZE (shorter at the end of a piece). */
+  private isBlockShape(index: number, offset: number, length: number): boolean {
+    if (index >= this.meta.pieceCount || offset % BLOCK_SIZE !== 0) return false;
+    const size = pieceSize(index, this.meta.length, this.meta.pieceLength);
+    return offset < size && length === Math.min(BLOCK_SIZE, size - offset);
   }
 
   private request(peer: Peer, piece: ActivePiece<Peer>, block: number): void {

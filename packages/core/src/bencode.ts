@@ -111,7 +111,9 @@ function validate(data: Uint8Array, lim: DecodeLimits): void {
     if (pos >= data.length) fail('truncated integer');
     const digits = pos - digitsStart;
     if (digits === 0) fail('integer without digits');
-    if (digits > 15) fail('integer out of the safe range');
+    if (digits > 16 || (digits === 16 && !isSafeDigits(data.subarray(digitsStart, pos)))) {
+      fail('integer out of the safe range');
+    }
     if (data[digitsStart] === CH_0 && (digits > 1 || digitsStart > start)) {
       fail('non-canonical integer (leading zero or -0)');
     }
@@ -154,6 +156,11 @@ function validate(data: Uint8Array, lim: DecodeLimits): void {
     }
   } while (stack.length > 0);
   if (pos !== data.length) throw new BencodeError(`${data.length - pos} trailing bytes`);
+}
+
+/** Whether a run of ASCII digits is at most Number.MAX_SAFE_INTEGER. */
+function isSafeDigits(digits: Uint8Array): boolean {
+  return Number.isSafeInteger(Number(new TextDecoder().decode(digits)));
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

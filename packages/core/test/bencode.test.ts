@@ -50,6 +50,14 @@ describe('bencode', () => {
     expect(() => decode(bytes(input))).toThrow(BencodeError);
   });
 
+  it('round-trips every safe integer and refuses larger ones', () => {
+    for (const n of [1e15, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+      expect(decode(encode(n))).toBe(n);
+    }
+    expect(() => decode(bytes('i9007199254740992e'))).toThrow(/safe range/);
+    expect(() => decode(bytes('i12345678901234567e'))).toThrow(/safe range/);
+  });
+
   it('bounds nesting depth', () => {
     const deep = 'l'.repeat(100) + 'e'.repeat(100);
     expect(() => decode(bytes(deep))).toThrow(/nesting deeper/);

@@ -62,6 +62,13 @@ export class WireUploader extends EventEmitter implements UnchokeCandidate {
     wire.on('uninterested', () => this.policy.uninterested(this));
     wire.on('request', (index, offset, length) => this.onRequest(index, offset, length));
     wire.on('cancel', (index, offset, length) => this.onCancel(index, offset, length));
+    // BEP 3: a bitfield of the wrong size is a protocol error; the connection is dropped.
+    wire.on('bitfield', (bits) => {
+      const expected = Math.ceil(reader.meta.pieceCount / 8);
+      if (bits.buffer.length !== expected) {
+        this.transport.violation(`bitfield of ${bits.buffer.length} bytes, expected ${expected}`);
+      }
+    });
     socket.on('drain', () => this.pump());
     transport.on('violation', (reason: string) => this.emit('violation', reason));
     transport.on('close', () => this.close());
