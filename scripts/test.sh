@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Third-party BitTorrent clients and servers the interop tests run against.
-APT_PACKAGES=(ctorrent aria2 transmission-cli mktorrent opentracker redis-server nginx-light wrk iproute2 wget curl time)
+APT_PACKAGES=(ctorrent aria2 transmission-cli mktorrent opentracker redis-server nginx-light wrk iproute2 wget curl time chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -6,6 +6,8 @@ import type { TrackerMetrics } from './metrics.js';
 import { serveRouter } from './serve.js';
 import type { TrackerStore } from './store/types.js';
 import { torrentsRouter } from './torrents-api.js';
+import { statusRouter } from './status/status-api.js';
+import type { SwarmStatusBoard } from './status/swarm-status.js';
 
 /** Everything except the announce/scrape hot path: registry, /serve, operations. */
 export function createApp(
@@ -13,6 +15,7 @@ export function createApp(
   store: TrackerStore,
   metrics: TrackerMetrics,
   logger: Logger,
+  board?: SwarmStatusBoard,
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -30,8 +33,10 @@ export function createApp(
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  app.get('/healthz', async (_req, res) => {
+    const health = await store.health();
+    if (health.ok) res.json({ status: 'ok', store: health.store });
+    else res.status(503).json({ status: 'unhealthy', store: health.store, error: health.error });
   });
 
   app.get('/metrics', async (_req, res) => {
@@ -40,6 +45,7 @@ export function createApp(
 
   app.use(serveRouter(config, store));
   app.use(torrentsRouter(config, store));
+  if (board) app.use(statusRouter(config, store, board));
 
   app.use((req, res) => {
     res

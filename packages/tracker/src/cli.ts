@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, DEFAULT_CONFIG, LOG_LEVELS, resolveConfig } from './config.js';
-import type { LogLevel } from './config.js';
+import { ConfigError, DEFAULT_CONFIG, HANDOUTS, LOG_LEVELS, resolveConfig } from './config.js';
+import type { HandoutName, LogLevel } from './config.js';
 import { ListenError, startTracker } from './server.js';
 
 function die(message: string, code: number): never {
@@ -35,7 +35,22 @@ async function main(): Promise<void> {
       store: {
         type: 'string',
         default: d.store,
-        describe: 'Where state lives: memory | redis://HOST:PORT',
+        describe: 'Where state lives: memory | redis://HOST:PORT[/DB] (shared by trackers)',
+      },
+      handout: {
+        type: 'string',
+        default: d.handout,
+        choices: HANDOUTS,
+        describe: 'Peer handout: random, or topology (same rack, then zone, then the rest)',
+      },
+      'handout-far-share': {
+        type: 'number',
+        default: d.handoutFarShare,
+        describe: 'Share of a topology handout taken from other racks/zones (0 to 0.9)',
+      },
+      topology: {
+        type: 'string',
+        describe: 'File of "CIDR zone/rack" lines locating peers that send no location',
       },
       token: {
         type: 'string',
@@ -56,6 +71,11 @@ async function main(): Promise<void> {
         type: 'boolean',
         default: d.trustProxy,
         describe: 'Honour ip= and X-Forwarded-For (only behind your own proxy)',
+      },
+      'private-status': {
+        type: 'boolean',
+        default: d.privateStatus,
+        describe: 'Require the token for the status page, /api/swarms and GET /torrents too',
       },
       'log-level': {
         type: 'string',
@@ -88,7 +108,11 @@ async function main(): Promise<void> {
       open: argv.open,
       publicUrl: argv['public-url'] ?? '',
       trustProxy: argv['trust-proxy'],
+      privateStatus: argv['private-status'],
       logLevel: argv['log-level'] as LogLevel,
+      handout: argv.handout as HandoutName,
+      handoutFarShare: argv['handout-far-share'],
+      topology: argv.topology ?? '',
     });
   } catch (err) {
     if (err instanceof ConfigError) die(err.message, 2);

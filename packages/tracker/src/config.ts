@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { TrackerStore } from './store/types.js';
 import type { HandoutPolicy } from './handout/policy.js';
+import { parseRedisUrl } from './store/redis-store.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -39,7 +40,20 @@ export interface TrackerConfig {
   maxScrapeHashes: number;
   /** Grace period for in-flight requests on SIGTERM, in milliseconds. */
   drainTimeoutMs: number;
+  /** The status page and /api/swarms need the token too (they are open by default). */
+  privateStatus: boolean;
+  /** Peer handout policy (issue 7): `random`, or `topology` (same rack, then zone, then rest). */
+  handout: HandoutName;
+  /** Share of a topology handout taken from farther racks/zones, 0 to 0.9. */
+  handoutFarShare: number;
+  /** File of `CIDR zone/rack` lines locating peers that send no `location=`; '' for none. */
+  topology: string;
+  /** Longest wait for one Redis command before an announce is answered with a failure. */
+  storeTimeoutMs: number;
 }
+
+export const HANDOUTS = ['random', 'topology'] as const;
+export type HandoutName = (typeof HANDOUTS)[number];
 
 export const DEFAULT_CONFIG: TrackerConfig = {
   host: '0.0.0.0',
@@ -57,6 +71,11 @@ export const DEFAULT_CONFIG: TrackerConfig = {
   logLevel: 'info',
   maxScrapeHashes: 1000,
   drainTimeoutMs: 10_000,
+  privateStatus: false,
+  handout: 'random',
+  handoutFarShare: 0.2,
+  topology: '',
+  storeTimeoutMs: 1000,
 };
 
 /** Options of `startTracker`: a partial config plus things only a program can pass. */
@@ -100,9 +119,24 @@ export function resolveConfig(options: Partial<TrackerConfig> = {}): TrackerConf
   int('defaultNumwant', c.defaultNumwant, 0, c.maxNumwant);
   int('maxScrapeHashes', c.maxScrapeHashes, 1, 100_000);
   int('drainTimeoutMs', c.drainTimeoutMs, 0, 600_000);
-  if (c.store !== 'memory' && !/^redis:\/\//.test(c.store)) {
-    throw new ConfigError(`--store must be "memory" or redis://HOST:PORT, got ${c.store}`);
+  if (c.store !== 'memory') {
+    if (!/^redis:\/\//.test(c.store)) {
+      throw new ConfigError(`--store must be "memory" or redis://HOST:PORT[/DB], got ${c.store}`);
+    }
+    try {
+      parseRedisUrl(c.store);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   }
+  if (!HANDOUTS.includes(c.handout)) {
+    throw new ConfigError(`--handout must be one of ${HANDOUTS.join(', ')}, got ${c.handout}`);
+  }
+  if (!(c.handoutFarShare >= 0 && c.handoutFarShare <= 0.9)) {
+    throw new ConfigError(`--handout-far-share must be from 0 to 0.9, got ${c.handoutFarShare}`);
+  }
+  if (typeof c.topology !== 'string') throw new ConfigError('--topology must be a file path');
+  int('storeTimeoutMs', c.storeTimeoutMs, 10, 60_000);
   if (c.publicUrl) {
     let url: URL;
     try {
@@ -119,6 +153,9 @@ export function resolveConfig(options: Partial<TrackerConfig> = {}): TrackerConf
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${c.logLevel}`);
   }
   if (typeof c.token !== 'string') throw new ConfigError('--token must be a string');
+  if (c.privateStatus && !c.token) {
+    throw new ConfigError('--private-status needs a --token (or DIST_TOKEN) to check');
+  }
   return c;
 }
 

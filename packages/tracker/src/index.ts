@@ -1,7 +1,7 @@
-export { ListenError, startTracker, createStore } from './server.js';
+export { ListenError, startTracker, createStore, createHandoutPolicy } from './server.js';
 export type { Tracker } from './server.js';
-export { DEFAULT_CONFIG, ConfigError, LOG_LEVELS, resolveConfig } from './config.js';
-export type { LogLevel, TrackerConfig, TrackerOptions } from './config.js';
+export { DEFAULT_CONFIG, ConfigError, HANDOUTS, LOG_LEVELS, resolveConfig } from './config.js';
+export type { HandoutName, LogLevel, TrackerConfig, TrackerOptions } from './config.js';
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { MemoryStore } from './store/memory-store.js';
@@ -9,6 +9,12 @@ export type { MemoryStoreOptions } from './store/memory-store.js';
 export * from './store/types.js';
 export type { Asker, HandoutPolicy, SampleRequest } from './handout/policy.js';
 export { RandomHandoutPolicy } from './handout/random-policy.js';
+export { DEFAULT_FAR_SHARE, TopologyHandoutPolicy } from './handout/topology-policy.js';
+export type { TopologyHandoutOptions } from './handout/topology-policy.js';
+export { RedisStore, StoreUnavailableError, parseRedisUrl } from './store/redis-store.js';
+export type { RedisStoreOptions, RedisUrl } from './store/redis-store.js';
+export { CidrMap, TopologyFileError } from './topology/cidr-map.js';
+export { locationProblem, zoneOf } from './topology/location.js';
 export {
   DEFAULT_QUERY_LIMITS,
   QueryFailure,
@@ -29,3 +35,19 @@ export { fullName, newest, resolveName, unsafePathReason } from './names.js';
 export type { Resolution } from './names.js';
 export { bearerMatches } from './auth.js';
 export { DEFAULT_LEASE_TTL_SEC } from './torrents-api.js';
+export { SwarmStatusBoard } from './status/swarm-status.js';
+export type {
+  PeerStatus,
+  ProgressReport,
+  SwarmActivity,
+  SwarmStatusOptions,
+} from './status/swarm-status.js';
+export { CompletionHistory } from './status/completion-history.js';
+export type { HistoryPoint } from './status/completion-history.js';
+export { parseExtraParams } from './status/extra-params.js';
+export type { ExtraAnnounceParams } from './status/extra-params.js';
+export { announceRecorder } from './status/announce-recorder.js';
+export { formatCompactAddress } from './status/address-text.js';
+export type { AnnounceObserver } from './status/announce-recorder.js';
+export { STATIC_DIR, statusRouter } from './status/status-api.js';
+export type { SwarmDetailResponse, SwarmSummary, SwarmsResponse } from './status/status-api.js';

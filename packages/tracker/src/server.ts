@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
@@ -9,9 +10,15 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { ConfigError, resolveConfig } from './config.js';
 import type { TrackerConfig, TrackerOptions } from './config.js';
+import type { HandoutPolicy } from './handout/policy.js';
 import { RandomHandoutPolicy } from './handout/random-policy.js';
+import { TopologyHandoutPolicy } from './handout/topology-policy.js';
+import { CidrMap } from './topology/cidr-map.js';
+import { RedisStore } from './store/redis-store.js';
 import { TrackerMetrics } from './metrics.js';
 import { MemoryStore } from './store/memory-store.js';
+import { announceRecorder } from './status/announce-recorder.js';
+import { SwarmStatusBoard } from './status/swarm-status.js';
 import type { TrackerStore } from './store/types.js';
 
 /** The tracker could not listen (port taken, bad address, no permission). */
@@ -30,12 +37,36 @@ export interface Tracker {
 
 /** Creates the store a config names. */
 export function createStore(config: TrackerConfig, clock: Clock): TrackerStore {
-  if (config.store === 'memory') {
-    return new MemoryStore({ clock, peerTtlMs: 2 * config.interval * 1000 });
+  const peerTtlMs = 2 * config.interval * 1000;
+  if (config.store === 'memory') return new MemoryStore({ clock, peerTtlMs });
+  return new RedisStore({
+    url: config.store,
+    clock,
+    peerTtlMs,
+    commandTimeoutMs: config.storeTimeoutMs,
+  });
+}
+
+/** The handout policy a config names. */
+export function createHandoutPolicy(config: TrackerConfig): HandoutPolicy {
+  return config.handout === 'topology'
+    ? new TopologyHandoutPolicy({ farShare: config.handoutFarShare })
+    : new RandomHandoutPolicy();
+}
+
+function loadTopology(path: string): CidrMap | undefined {
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read --topology ${path}: ${(err as Error).message}`);
   }
-  throw new ConfigError(
-    `--store ${config.store}: the Redis store is not available yet (issue 7); use --store memory`,
-  );
+  try {
+    return CidrMap.parse(text, path);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 function localUrl(host: string, port: number): string {
@@ -53,11 +84,27 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   });
   const logger = pino({ level: config.logLevel, base: { service: 'dist-tracker' } });
   const ownStore = typeof storeOption !== 'object';
+  const topology = loadTopology(config.topology);
   const store = typeof storeOption === 'object' ? storeOption : createStore(config, clock);
+  if (ownStore && store instanceof RedisStore) {
+    // Start even when Redis is away: announces fail fast and /healthz says so until it returns.
+    await store.ready(5000).catch((err: unknown) => {
+      logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
+    });
+  }
   const metrics = new TrackerMetrics(store);
-  const policy = handoutPolicy ?? new RandomHandoutPolicy();
-  const app = createApp(config, store, metrics, logger);
-  const hotPath = createHotPath({ config, store, policy, metrics, logger });
+  const policy = handoutPolicy ?? createHandoutPolicy(config);
+  const board = new SwarmStatusBoard({ clock, interval: config.interval });
+  const app = createApp(config, store, metrics, logger, board);
+  const hotPath = createHotPath({
+    config,
+    store,
+    policy,
+    metrics,
+    logger,
+    onAnnounce: announceRecorder(board),
+    topology,
+  });
 
   const server = http.createServer((req, res) => {
     if (!hotPath(req, res)) app(req, res);
@@ -105,10 +152,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const port = (server.address() as AddressInfo).port;
   const sweeper = setInterval(() => {
     store.sweep().catch((err: unknown) => logger.warn({ err }, 'store sweep failed'));
+    board.sweep();
   }, config.interval * 1000);
   sweeper.unref();
   logger.info(
-    { host: config.host, port, open: config.open, interval: config.interval, store: config.store },
+    {
+      host: config.host,
+      port,
+      open: config.open,
+      interval: config.interval,
+      store: config.store.replace(/\/\/[^@/]*@/, '//***@'),
+      handout: policy.name,
+    },
     'dist-tracker listening',
   );
 

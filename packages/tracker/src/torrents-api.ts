@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
 import { parseMetainfo } from '@distributor/core';
 import { unsafeNameReason } from '@distributor/core';
-import { bearerMatches } from './auth.js';
+import { bearerMatches, requireReadAccess } from './auth.js';
 import type { TrackerConfig } from './config.js';
 import { unsafePathReason } from './names.js';
 import type { TrackerStore } from './store/types.js';
@@ -50,7 +50,7 @@ export function torrentsRouter(config: TrackerConfig, store: TrackerStore): Rout
     jsonError(res, 401, 'missing or wrong token: send Authorization: Bearer TOKEN (see --token)');
   };
 
-  router.get('/torrents', async (_req, res) => {
+  router.get('/torrents', requireReadAccess(config), async (_req, res) => {
     const entries = await store.entries();
     entries.sort((a, b) => (a.root + a.path).localeCompare(b.root + b.path));
     const stats = await store.scrape(entries.map((e) => e.infoHash));

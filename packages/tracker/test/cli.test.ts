@@ -36,7 +36,11 @@ describe('dist-tracker CLI', () => {
     [['--port', 'abc'], /--port must be an integer/],
     [['--port', '70000'], /--port must be an integer from 0 to 65535/],
     [['--interval', '0'], /--interval/],
-    [['--store', 'redis://127.0.0.1:1'], /Redis store is not available yet/],
+    [['--store', 'redis://127.0.0.1:1/99'], /database must be a number from 0 to 15/],
+    [['--store', 'mysql://db'], /--store must be "memory" or redis:/],
+    [['--handout', 'nearest'], /Invalid values/],
+    [['--handout-far-share', '2'], /--handout-far-share must be from 0 to 0.9/],
+    [['--topology', '/nonexistent/topology.txt'], /cannot read --topology/],
     [['--public-url', 'nope'], /--public-url/],
     [['--log-level', 'loud'], /Invalid values/],
   ])('%j exits 2 with one clear line', (args, message) => {

@@ -3,8 +3,10 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { TrackerConfig } from '../config.js';
 import type { HandoutPolicy } from '../handout/policy.js';
+import type { CidrMap } from '../topology/cidr-map.js';
 import type { TrackerMetrics } from '../metrics.js';
 import type { AnnounceOutcome, SwarmStats, TrackerStore } from '../store/types.js';
+import type { AnnounceObserver } from '../status/announce-recorder.js';
 import { compactAddress, ipBytes } from './address.js';
 import { QueryFailure, parseAnnounceQuery, parseScrapeQuery } from './query.js';
 import type { QueryLimits } from './query.js';
@@ -21,6 +23,10 @@ export interface HotPathContext {
   policy: HandoutPolicy;
   metrics: TrackerMetrics;
   logger: Logger;
+  /** Sees every answered announce (the status page's per-machine progress). */
+  onAnnounce?: AnnounceObserver;
+  /** Locates peers that send no `location=` (issue 7). */
+  topology?: CidrMap | undefined;
 }
 
 // A keep-alive connection announces many times from one address: parse it once per socket.
@@ -44,7 +50,8 @@ function queryOf(url: string): string {
  * announce itself (see docs/benchmarks.md).
  */
 export function createHotPath(ctx: HotPathContext) {
-  const { config, store, policy, metrics, logger } = ctx;
+  const { config, store, policy, metrics, logger, onAnnounce, topology } = ctx;
+  const withLocations = policy.wantsLocations === true;
   const limits: QueryLimits = {
     maxQueryLength: 4096,
     maxScrapeHashes: config.maxScrapeHashes,
@@ -90,7 +97,8 @@ export function createHotPath(ctx: HotPathContext) {
 
     const numwant = Math.min(query.numwant ?? config.defaultNumwant, config.maxNumwant);
     const address = compactAddress(ip, query.port);
-    const asker = { address, seed: query.left === 0, numwant };
+    const location = query.location ?? topology?.lookup(ip);
+    const asker = { address, seed: query.left === 0, numwant, location };
     const sampling =
       query.event === 'stopped' ? { count: 0, leechersOnly: false } : policy.sampleRequest(asker);
 
@@ -123,6 +131,13 @@ export function createHotPath(ctx: HotPathContext) {
       );
       metrics.announced(query.event);
       metrics.observe('announce', (performance.now() - started) / 1000);
+      if (onAnnounce) {
+        try {
+          onAnnounce(query, address, outcome, queryOf(req.url ?? ''), location);
+        } catch (err) {
+          logger.warn({ err }, 'status recording failed');
+        }
+      }
     };
 
     let outcome: AnnounceOutcome | Promise<AnnounceOutcome>;
@@ -136,6 +151,8 @@ export function createHotPath(ctx: HotPathContext) {
         want: sampling.count,
         leechersOnly: sampling.leechersOnly,
         requirePublished: !config.open,
+        location,
+        withLocations,
       });
     } catch (err) {
       return storeFailed(err);

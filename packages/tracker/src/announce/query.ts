@@ -6,6 +6,7 @@
  */
 
 import type { AnnounceEvent } from '../store/types.js';
+import { locationProblem } from '../topology/location.js';
 
 export interface AnnounceQuery {
   /** 20 raw bytes. */
@@ -26,6 +27,8 @@ export interface AnnounceQuery {
   noPeerId: boolean;
   /** Client-claimed address (`ip=`), honoured only behind a trusted proxy. */
   ip: string | undefined;
+  /** `zone/rack` sent by dist-get (`location=`, issue 7); undefined when absent. */
+  location: string | undefined;
 }
 
 export interface QueryLimits {
@@ -155,6 +158,7 @@ const ANNOUNCE_KEYS = [
   'compact',
   'no_peer_id',
   'ip',
+  'location',
 ] as const;
 type AnnounceKey = (typeof ANNOUNCE_KEYS)[number];
 const KEY_INDEX = new Map<string, number>(ANNOUNCE_KEYS.map((k, i) => [k, i]));
@@ -242,6 +246,16 @@ export function parseAnnounceQuery(
     ip = bytes.toString('latin1');
   }
 
+  const locationRaw = raw.get('location');
+  let location: string | undefined;
+  if (locationRaw !== undefined) {
+    const bytes = percentDecodeBytes(locationRaw);
+    const text = bytes?.toString('latin1');
+    const why = text === undefined ? 'is malformed' : locationProblem(text);
+    if (why) return new QueryFailure(`location ${why}`);
+    location = text;
+  }
+
   return {
     infoHash,
     infoHashHex: infoHash.toString('hex'),
@@ -255,6 +269,7 @@ export function parseAnnounceQuery(
     compact: raw.get('compact') !== '0',
     noPeerId: raw.get('no_peer_id') === '1',
     ip,
+    location,
   };
 }
 

@@ -7,6 +7,8 @@ export interface Asker {
   seed: boolean;
   /** The `numwant` granted after clamping. */
   numwant: number;
+  /** `zone/rack` (issue 7), from the announce or the topology file; undefined when unknown. */
+  location?: string;
 }
 
 /** What to ask the store for: a random sample of this many peers, from these groups. */
@@ -24,6 +26,8 @@ export interface SampleRequest {
  */
 export interface HandoutPolicy {
   readonly name: string;
+  /** The policy reads `PeerSample.locations4/6`, so the store must return them. */
+  readonly wantsLocations?: boolean;
   sampleRequest(asker: Asker): SampleRequest;
   select(candidates: PeerSample, asker: Asker): PeerSample;
 }

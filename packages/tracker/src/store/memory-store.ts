@@ -8,6 +8,8 @@ import {
   type PeerAnnounce,
   type PublishRequest,
   type RegistryEntry,
+  type PeerSample,
+  type StoreHealth,
   type SwarmStats,
   type SwarmTotals,
   type TrackerStore,
@@ -30,6 +32,8 @@ class PeerGroup {
   records: Buffer;
   expires: Float64Array;
   keys: string[] = [];
+  /** `zone/rack` of each record ('' when unknown), kept beside the records for the handout. */
+  locations: string[] = [];
   count = 0;
 
   constructor(readonly recordSize: number) {
@@ -38,18 +42,20 @@ class PeerGroup {
   }
 
   /** Appends a record; returns its slot. */
-  push(key: string, record: Uint8Array, expiresAt: number): number {
+  push(key: string, record: Uint8Array, expiresAt: number, location: string): number {
     if (this.count === this.expires.length) this.grow(this.count * 2);
     const slot = this.count++;
     this.records.set(record, slot * this.recordSize);
     this.expires[slot] = expiresAt;
     this.keys[slot] = key;
+    this.locations[slot] = location;
     return slot;
   }
 
-  write(slot: number, record: Uint8Array, expiresAt: number): void {
+  write(slot: number, record: Uint8Array, expiresAt: number, location: string): void {
     this.records.set(record, slot * this.recordSize);
     this.expires[slot] = expiresAt;
+    this.locations[slot] = location;
   }
 
   /** Removes `slot`; returns the key of the record moved into it, if any. */
@@ -62,8 +68,10 @@ class PeerGroup {
       this.expires[slot] = this.expires[last]!;
       moved = this.keys[last]!;
       this.keys[slot] = moved;
+      this.locations[slot] = this.locations[last]!;
     }
     this.keys.pop();
+    this.locations.pop();
     // Give memory back when a swarm shrinks a lot.
     if (this.expires.length > 64 && this.count < this.expires.length / 4) {
       this.grow(this.expires.length / 2);
@@ -206,12 +214,13 @@ export class MemoryStore implements TrackerStore {
       const wasSeed =
         previous !== undefined && ((previous & 3) === SEED4 || (previous & 3) === SEED6);
       if (request.event === 'completed' && !wasSeed) swarm.downloaded++;
+      const location = request.location ?? '';
       if (previous !== undefined && (previous & 3) === group) {
-        swarm.groups[group]!.write(previous >>> 2, record, expiresAt);
+        swarm.groups[group]!.write(previous >>> 2, record, expiresAt, location);
         self = previous;
       } else {
         if (previous !== undefined) swarm.remove(previous);
-        const slot = swarm.groups[group]!.push(key, record, expiresAt);
+        const slot = swarm.groups[group]!.push(key, record, expiresAt, location);
         self = (slot << 2) | group;
         swarm.where.set(key, self);
       }
@@ -224,7 +233,15 @@ export class MemoryStore implements TrackerStore {
       downloaded: swarm.downloaded,
       peers:
         request.want > 0
-          ? sample(swarm, request.want, request.leechersOnly, self, request.address, now)
+          ? sample(
+              swarm,
+              request.want,
+              request.leechersOnly,
+              self,
+              request.address,
+              now,
+              request.withLocations === true,
+            )
           : { v4: EMPTY, v6: EMPTY },
     };
     if (swarm.size === 0 && request.event === 'stopped') this.dropIfIdle(request.infoHash, swarm);
@@ -343,6 +360,10 @@ export class MemoryStore implements TrackerStore {
     for (const hash of [...this.registry.keys()]) this.liveEntry(hash, now);
   }
 
+  async health(): Promise<StoreHealth> {
+    return { ok: true, store: 'memory' };
+  }
+
   async close(): Promise<void> {
     this.swarms.clear();
     this.registry.clear();
@@ -389,11 +410,15 @@ function sample(
   self: number,
   address: Uint8Array,
   now: number,
-): { v4: Uint8Array; v6: Uint8Array } {
+  withLocations: boolean,
+): PeerSample {
   const order = leechersOnly ? LEECHER_GROUPS : ALL_GROUPS;
   let total = 0;
   for (const g of order) total += swarm.groups[g].count;
-  if (total === 0) return EMPTY_SAMPLE;
+  if (total === 0)
+    return withLocations ? { ...EMPTY_SAMPLE, locations4: [], locations6: [] } : EMPTY_SAMPLE;
+  const locations4: string[] = [];
+  const locations6: string[] = [];
 
   const out4 = Buffer.allocUnsafe(Math.min(want, total) * PEER4_RECORD);
   let out6: Buffer | null = null;
@@ -418,10 +443,12 @@ function sample(
     if (size === PEER4_RECORD) {
       out = out4;
       at = n4++ * size;
+      if (withLocations) locations4.push(group.locations[slot]!);
     } else {
       out6 ??= Buffer.allocUnsafe(Math.min(want, total) * PEER6_RECORD);
       out = out6;
       at = n6++ * size;
+      if (withLocations) locations6.push(group.locations[slot]!);
     }
     // A byte loop beats Buffer#copy for 26- and 38-byte records.
     for (let b = 0; b < size; b++) out[at + b] = records[from + b]!;
@@ -440,10 +467,15 @@ function sample(
   }
   // `take` assigns out6; TypeScript's narrowing does not see assignments in closures.
   const v6 = out6 as Buffer | null;
-  return {
+  const picked: PeerSample = {
     v4: n4 > 0 ? out4.subarray(0, n4 * PEER4_RECORD) : EMPTY,
     v6: v6 && n6 > 0 ? v6.subarray(0, n6 * PEER6_RECORD) : EMPTY,
   };
+  if (withLocations) {
+    picked.locations4 = locations4;
+    picked.locations6 = locations6;
+  }
+  return picked;
 }
 
 function sameAddress(records: Buffer, offset: number, address: Uint8Array): boolean {

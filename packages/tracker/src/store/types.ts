@@ -35,6 +35,10 @@ export interface PeerAnnounce {
   leechersOnly: boolean;
   /** Refuse (and store nothing) unless the info hash is published in the registry. */
   requirePublished: boolean;
+  /** Where the peer sits, `zone/rack` (issue 7); empty or absent when unknown. */
+  location?: string;
+  /** Return each sampled peer's location too (`PeerSample.locations4/6`). */
+  withLocations?: boolean;
 }
 
 export interface SwarmStats {
@@ -51,6 +55,10 @@ export interface PeerSample {
   v4: Uint8Array;
   /** Concatenated PEER6_RECORD-byte records. */
   v6: Uint8Array;
+  /** Location of each v4 record, in order ('' when unknown); only when asked `withLocations`. */
+  locations4?: string[];
+  /** Location of each v6 record, in order; only when asked `withLocations`. */
+  locations6?: string[];
 }
 
 export interface AnnounceOutcome extends SwarmStats {
@@ -118,8 +126,19 @@ export interface Registry {
   entries(): Promise<RegistryEntry[]>;
 }
 
+/** What /healthz reports about the store. */
+export interface StoreHealth {
+  ok: boolean;
+  /** `memory` or `redis`. */
+  store: string;
+  /** Why the store is unusable, when it is. */
+  error?: string;
+}
+
 export interface TrackerStore extends PeerStore, Registry {
   /** Drops expired peers, empty swarms and lapsed leases; correctness never depends on it. */
   sweep(): Promise<void>;
+  /** Whether the store answers now (a networked store pings its server, bounded in time). */
+  health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

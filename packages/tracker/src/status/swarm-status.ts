@@ -1,0 +1,296 @@
+import type { Clock } from '../clock.js';
+import type { AnnounceEvent, SwarmStats } from '../store/types.js';
+import { CompletionHistory } from './completion-history.js';
+import type { HistoryPoint } from './completion-history.js';
+import { formatCompactAddress } from './address-text.js';
+
+/**
+ * What the status page knows about each machine, learned from what announces already carry
+ * (uploaded, downloaded, left, event) plus dist-get's optional `rate=` and `location=`.
+ *
+ * This lives in the tracker process, beside the store rather than in it: the store interface
+ * is shared with the Redis store, and per-machine progress is a view for operators, not state
+ * that announces depend on. With several trackers behind a load balancer each one sees the
+ * machines that announce to it; the swarm counts on the page always come from the store.
+ */
+
+export interface ProgressReport {
+  infoHash: string;
+  /** 20 bytes. */
+  peerId: Uint8Array;
+  /** BEP 23 / BEP 7 compact address; made readable only when someone looks. */
+  address: Uint8Array;
+  event: AnnounceEvent;
+  uploaded: number;
+  downloaded: number;
+  /** Undefined when the client did not say. */
+  left: number | undefined;
+  /** Download rate the client measured itself (bytes/s), when it sends one. */
+  rate?: number | undefined;
+  location?: string | undefined;
+  /** Counts the store answered this announce with, for the completion history. */
+  stats: SwarmStats;
+}
+
+export interface PeerStatus {
+  /** 40 hex digits. */
+  peerId: string;
+  address: string;
+  location: string | null;
+  left: number | null;
+  uploaded: number;
+  downloaded: number;
+  /** Bytes/s: as the client reported it, else derived from `downloaded` between announces. */
+  rate: number;
+  /** Whether `rate` was sent by the client rather than derived. */
+  rateReported: boolean;
+  seed: boolean;
+  firstSeenAt: number;
+  lastAnnounceAt: number;
+  /** Last time `left` changed (or the first announce). */
+  lastProgressAt: number;
+  stuck: boolean;
+}
+
+export interface SwarmActivity {
+  /** Sum of the leechers' rates, bytes/s. */
+  downloadRate: number;
+  /** Machines this tracker process knows about in the swarm. */
+  trackedPeers: number;
+  /** Leechers whose `left` has not changed for `stuckAfterMs`. */
+  stuckCount: number;
+  /** The first `maxStuck` of them. */
+  stuck: PeerStatus[];
+  history: HistoryPoint[];
+}
+
+export interface SwarmStatusOptions {
+  clock: Clock;
+  /** Announce interval in seconds: peers are forgotten after 2x, stuck after `stuckIntervals`x. */
+  interval: number;
+  /** A leecher whose `left` stays the same this many intervals is stuck. */
+  stuckIntervals?: number;
+  /** Most machines tracked over all swarms; announces from more are counted but not detailed. */
+  maxPeers?: number;
+  /** Most swarms tracked; the least recently announced one is dropped beyond it. */
+  maxSwarms?: number;
+  /** Points kept per completion history. */
+  historyPoints?: number;
+}
+
+interface PeerRecord {
+  peerId: string;
+  address: Uint8Array;
+  location: string | null;
+  left: number | null;
+  uploaded: number;
+  downloaded: number;
+  rate: number;
+  rateReported: boolean;
+  firstSeenAt: number;
+  lastAnnounceAt: number;
+  lastProgressAt: number;
+}
+
+interface SwarmRecord {
+  /** Keyed by the peer id's latin1 string; insertion order = least recently announced first. */
+  peers: Map<string, PeerRecord>;
+  history: CompletionHistory;
+}
+
+export class SwarmStatusBoard {
+  readonly stuckAfterMs: number;
+  private readonly peerTtlMs: number;
+  private readonly clock: Clock;
+  private readonly maxPeers: number;
+  private readonly maxSwarms: number;
+  private readonly historyPoints: number;
+  private readonly swarms = new Map<string, SwarmRecord>();
+  private peerCount = 0;
+  /** Announces from machines not detailed because `maxPeers` was reached. */
+  untracked = 0;
+
+  constructor(options: SwarmStatusOptions) {
+    this.clock = options.clock;
+    this.peerTtlMs = 2 * options.interval * 1000;
+    this.stuckAfterMs = (options.stuckIntervals ?? 3) * options.interval * 1000;
+    this.maxPeers = options.maxPeers ?? 100_000;
+    this.maxSwarms = options.maxSwarms ?? 10_000;
+    this.historyPoints = options.historyPoints ?? 120;
+  }
+
+  /** Called once per answered announce; cheap (a few map operations). */
+  record(report: ProgressReport): void {
+    const now = this.clock.now();
+    let swarm = this.swarms.get(report.infoHash);
+    if (!swarm) {
+      if (this.swarms.size >= this.maxSwarms) this.dropOldestSwarm();
+      swarm = { peers: new Map(), history: new CompletionHistory(this.historyPoints) };
+      this.swarms.set(report.infoHash, swarm);
+    }
+    swarm.history.add(now, report.stats);
+
+    const id = report.peerId;
+    const key = (Buffer.isBuffer(id) ? id : Buffer.from(id)).toString('latin1');
+    const known = swarm.peers.get(key);
+    if (report.event === 'stopped') {
+      if (known) {
+        swarm.peers.delete(key);
+        this.peerCount--;
+      }
+      return;
+    }
+    const left = report.left ?? null;
+    const rateReported = report.rate !== undefined;
+    if (known) {
+      swarm.peers.delete(key);
+      const seconds = (now - known.lastAnnounceAt) / 1000;
+      const gained = report.downloaded - known.downloaded;
+      known.rate = rateReported ? report.rate! : seconds > 0 && gained > 0 ? gained / seconds : 0;
+      known.rateReported = rateReported;
+      if (left !== known.left) known.lastProgressAt = now;
+      known.left = left;
+      // Own copies: the announce's buffer may be a slice of node's shared 8 KiB pool, which
+      // a long-lived reference would keep alive.
+      if (Buffer.compare(known.address, report.address) !== 0) {
+        known.address = new Uint8Array(report.address);
+      }
+      known.location = report.location ?? known.location;
+      known.uploaded = report.uploaded;
+      known.downloaded = report.downloaded;
+      known.lastAnnounceAt = now;
+      swarm.peers.set(key, known);
+      return;
+    }
+    if (this.peerCount >= this.maxPeers) {
+      this.untracked++;
+      return;
+    }
+    swarm.peers.set(key, {
+      peerId: Buffer.from(report.peerId).toString('hex'),
+      address: new Uint8Array(report.address),
+      location: report.location ?? null,
+      left,
+      uploaded: report.uploaded,
+      downloaded: report.downloaded,
+      rate: report.rate ?? 0,
+      rateReported,
+      firstSeenAt: now,
+      lastAnnounceAt: now,
+      lastProgressAt: now,
+    });
+    this.peerCount++;
+  }
+
+  /** Progress summary of one swarm (empty when no machine announced it to this tracker). */
+  activity(infoHash: string, maxStuck = 20): SwarmActivity {
+    const swarm = this.swarms.get(infoHash);
+    if (!swarm) return { downloadRate: 0, trackedPeers: 0, stuckCount: 0, stuck: [], history: [] };
+    this.expire(swarm);
+    const now = this.clock.now();
+    let downloadRate = 0;
+    let stuckCount = 0;
+    const stuck: PeerStatus[] = [];
+    for (const peer of swarm.peers.values()) {
+      if (peer.left === 0) continue;
+      downloadRate += peer.rate;
+      if (!this.isStuck(peer, now)) continue;
+      stuckCount++;
+      if (stuck.length < maxStuck) stuck.push(this.view(peer, now));
+    }
+    return {
+      downloadRate: Math.round(downloadRate),
+      trackedPeers: swarm.peers.size,
+      stuckCount,
+      stuck,
+      history: swarm.history.points(),
+    };
+  }
+
+  /** Every live machine of a swarm, most recently announced first, up to `limit`. */
+  peers(infoHash: string, limit = 1000): PeerStatus[] {
+    const swarm = this.swarms.get(infoHash);
+    if (!swarm) return [];
+    this.expire(swarm);
+    const now = this.clock.now();
+    const out: PeerStatus[] = [];
+    for (const peer of [...swarm.peers.values()].reverse()) {
+      if (out.length >= limit) break;
+      out.push(this.view(peer, now));
+    }
+    return out;
+  }
+
+  /** Drops silent machines and swarms nobody announced for a while; bounded work per swarm. */
+  sweep(): void {
+    const now = this.clock.now();
+    for (const [infoHash, swarm] of this.swarms) {
+      this.expire(swarm);
+      if (swarm.peers.size === 0 && now - swarm.history.lastAt() > this.peerTtlMs) {
+        this.swarms.delete(infoHash);
+      }
+    }
+  }
+
+  /** Forgets a swarm (its file was withdrawn). */
+  forget(infoHash: string): void {
+    const swarm = this.swarms.get(infoHash);
+    if (!swarm) return;
+    this.peerCount -= swarm.peers.size;
+    this.swarms.delete(infoHash);
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  get trackedPeers(): number {
+    return this.peerCount;
+  }
+
+  private isStuck(peer: PeerRecord, now: number): boolean {
+    return peer.left !== null && peer.left > 0 && now - peer.lastProgressAt >= this.stuckAfterMs;
+  }
+
+  private view(peer: PeerRecord, now: number): PeerStatus {
+    return {
+      peerId: peer.peerId,
+      address: formatCompactAddress(peer.address),
+      location: peer.location,
+      left: peer.left,
+      uploaded: peer.uploaded,
+      downloaded: peer.downloaded,
+      rate: Math.round(peer.rate),
+      rateReported: peer.rateReported,
+      seed: peer.left === 0,
+      firstSeenAt: peer.firstSeenAt,
+      lastAnnounceAt: peer.lastAnnounceAt,
+      lastProgressAt: peer.lastProgressAt,
+      stuck: this.isStuck(peer, now),
+    };
+  }
+
+  /** Least recently announced peers come first, so expiry stops at the first live one. */
+  private expire(swarm: SwarmRecord): void {
+    const cutoff = this.clock.now() - this.peerTtlMs;
+    for (const [key, peer] of swarm.peers) {
+      if (peer.lastAnnounceAt > cutoff) break;
+      swarm.peers.delete(key);
+      this.peerCount--;
+    }
+  }
+
+  /** A scan, but only when a new swarm arrives at the cap, which a rollout never reaches. */
+  private dropOldestSwarm(): void {
+    let oldest: string | undefined;
+    let oldestAt = Infinity;
+    for (const [infoHash, swarm] of this.swarms) {
+      const at = swarm.history.lastAt();
+      if (at < oldestAt) {
+        oldest = infoHash;
+        oldestAt = at;
+      }
+    }
+    if (oldest !== undefined) this.forget(oldest);
+  }
+}
