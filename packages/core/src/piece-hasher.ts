@@ -29,9 +29,9 @@ const INLINE_LIMIT = 8 * 1024 * 1024;
 /**
  * Work is handed out in jobs of about this many bytes rather than one range per worker: on a
  * shared machine one worker is often slower, and with fixed halves the whole file would wait
- * for it. 32 MiB keeps the per-job cost (a message, an open) far below the hashing time.
+ * for it. 16 MiB keeps the per-job cost (a message, an open) far below the hashing time.
  */
-const JOB_BYTES = 32 * 1024 * 1024;
+const JOB_BYTES = 16 * 1024 * 1024;
 
 interface PendingJob {
   job: WorkerJob;
