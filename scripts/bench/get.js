@@ -8,7 +8,12 @@
 // dist-get (issue 5's 2 GiB byte-identity case, too slow for CI).
 // Files live on /dev/shm when it exists, so that the VM's disk (ext4 here writes ~470 MB/s)
 // does not hide the protocol's cost; every pairing writes its output there alike.
-// Env: BENCH_SIZE_MIB (default 1024), BENCH_ROUNDS (default 3), BENCH_SKIP_2G=1.
+// Env: BENCH_SIZE_MIB (default 1024), BENCH_ROUNDS (default 3), BENCH_SKIP_2G=1,
+// BENCH_CASES=ab (which 1 GiB pairings to run; default abcd), BENCH_SKIP_ARIA2_2G=1 (only the
+// 2 GiB RSS run, not the slower 2-aria2c-seeders one), BENCH_GET_NODE_ARGS='--cpu-prof
+// --cpu-prof-dir=/tmp/prof' (node flags for the 1 GiB dist-get runs, to profile them),
+// BENCH_REF_GET=/path/to/other/packages/client/bin/dist-get.js (adds pairing (r): dist-seed →
+// that dist-get, e.g. a build of the previous commit, for a before/after in one invocation).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import {
@@ -38,6 +43,7 @@ const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PIECE = 1024 * 1024;
 const CLK_TCK = 100;
+const GET_NODE_ARGS = (process.env.BENCH_GET_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = new Set();
@@ -82,7 +88,13 @@ async function timed(cmd, args, opts = {}) {
   const code = await child.exited;
   const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(child.output());
   if (code !== 0 || !m) throw new Error(`${cmd} failed (${code}): ${child.output().slice(-2000)}`);
-  return { wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rssMb: Number(m[4]) / 1024 };
+  return {
+    wall: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    user: Number(m[2]),
+    sys: Number(m[3]),
+    rssMb: Number(m[4]) / 1024,
+  };
 }
 
 async function waitFor(what, probe, timeoutMs, child) {
@@ -236,6 +248,7 @@ http { access_log off; sendfile on; tcp_nopush on;
       seeder: seed,
       run: () =>
         timed(process.execPath, [
+          ...GET_NODE_ARGS,
           DIST_GET,
           'payload.bin',
           '--tracker',
@@ -270,6 +283,7 @@ http { access_log off; sendfile on; tcp_nopush on;
       seeder: ariaSeed,
       run: () =>
         timed(process.execPath, [
+          ...GET_NODE_ARGS,
           DIST_GET,
           '--torrent',
           torrent,
@@ -294,6 +308,28 @@ http { access_log off; sendfile on; tcp_nopush on;
         ]),
     },
   };
+  if (process.env.BENCH_REF_GET) {
+    cases.r = {
+      label: '(r) dist-seed → reference dist-get',
+      seeder: seed,
+      run: () =>
+        timed(process.execPath, [
+          process.env.BENCH_REF_GET,
+          'payload.bin',
+          '--tracker',
+          tracker.url,
+          '-o',
+          join(out, 'r.bin'),
+          '--port',
+          '0',
+          '--seed-time',
+          '0',
+          '--quiet',
+        ]),
+    };
+  }
+  const only = process.env.BENCH_CASES ?? 'abcdr';
+  for (const key of Object.keys(cases)) if (!only.includes(key)) delete cases[key];
   const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [key, c] of Object.entries(cases)) {
@@ -305,7 +341,8 @@ http { access_log off; sendfile on; tcp_nopush on;
       sameFile(file, c.output ?? join(out, `${key}.bin`));
       results[key].push({ ...r, seederCpu, seederRssMb: peakRssMb(c.seeder.pid) });
       process.stdout.write(
-        `  round ${round + 1} ${c.label}: ${(SIZE / 1e6 / r.wall).toFixed(0)} MB/s\n`,
+        `  round ${round + 1} ${c.label}: ${(SIZE / 1e6 / r.wall).toFixed(0)} MB/s ` +
+          `(downloader user ${r.user.toFixed(2)} s, sys ${r.sys.toFixed(2)} s)\n`,
       );
     }
   }
@@ -331,10 +368,10 @@ http { access_log off; sendfile on; tcp_nopush on;
       `| ${r.label} | ${r.mbps.toFixed(0)} | ${r.cpu.toFixed(2)} | ${r.seederCpu.toFixed(2)} | ${r.rss.toFixed(0)} | ${r.seederRss.toFixed(0)} |\n`,
     );
   }
-  const ratio = (x, y) => (rows[x].mbps / rows[y].mbps).toFixed(2);
+  const ratio = (x, y) => (rows[x] && rows[y] ? (rows[x].mbps / rows[y].mbps).toFixed(2) : '-');
   process.stdout.write(
     `\nratios: (a)/(b) = ${ratio('a', 'b')} (target ≥ 5), (a)/(d) = ${ratio('a', 'd')} (target ≥ 0.3), ` +
-      `(c)/(b) = ${ratio('c', 'b')} (target ≥ 1.0)\n`,
+      `(c)/(b) = ${ratio('c', 'b')} (target ≥ 1.0), (a)/(r) = ${ratio('a', 'r')}\n`,
   );
 
   await stop(ariaSeed);
@@ -386,6 +423,10 @@ http { access_log off; sendfile on; tcp_nopush on;
         `dist-get CPU ${r.cpu.toFixed(2)} s, dist-get peak RSS ${r.rssMb.toFixed(0)} MB (target ≤ 150)\n`,
     );
     await stop(seed2);
+    if (process.env.BENCH_SKIP_ARIA2_2G === '1') {
+      await stop(seed);
+      return;
+    }
 
     // Issue 5's 2 GiB byte-identity case against third-party seeders: a swarm of 2 aria2c
     // seeders, torrent by mktorrent (under another name, see above), our tracker --open.

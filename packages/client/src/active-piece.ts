@@ -4,6 +4,7 @@ export const BLOCK_SIZE = 16 * 1024;
 const MISSING = 0;
 const REQUESTED = 1;
 const RECEIVED = 2;
+const NO_PEERS: readonly never[] = Object.freeze([]);
 
 /**
  * A piece being assembled from blocks into a buffer of its own. Tracks, per block, whether it
@@ -84,10 +85,10 @@ export class ActivePiece<P extends object> {
   }
 
   /**
-   * Stores a block. Returns the other peers the block was also requested from (to cancel), or
+   * Stores a block (copies `data`, which the caller may reuse). Returns the other peers the block was also requested from (to cancel), or
    * null when the block was not wanted (unrequested, wrong length, or already received).
    */
-  receive(offset: number, data: Uint8Array, peer: P): P[] | null {
+  receive(offset: number, data: Uint8Array, peer: P): readonly P[] | null {
     if (offset % BLOCK_SIZE !== 0) return null;
     const block = offset / BLOCK_SIZE;
     if (block >= this.blockCount || data.length !== this.blockLength(block)) return null;
@@ -102,7 +103,8 @@ export class ActivePiece<P extends object> {
     this.receivedCount++;
     this.senders.add(peer);
     this.requesters.delete(block);
-    return who.filter((p) => p !== peer);
+    // Outside endgame the sender was the only one asked: skip an array per block.
+    return who.length === 1 ? NO_PEERS : who.filter((p) => p !== peer);
   }
 
   /** Every peer with a request in flight for this piece. */

@@ -268,6 +268,9 @@ export class DownloadEngine extends EventEmitter {
         infoHash: this.meta.infoHash,
         peerId: this.o.peerId,
         timeoutMs: 10_000,
+        // Blocks reach onBlock as views of the socket's read buffer, without the Wire's copies
+        // (core's message-framer.ts); onBlock copies them into the piece buffer at once.
+        directBlocks: true,
         ...(this.o.bind ? { localAddress: this.o.bind } : {}),
       }).then(
         (transport) => {
@@ -547,6 +550,8 @@ export class DownloadEngine extends EventEmitter {
    * choice among the origin-only pieces of our own partition (piece index modulo the number of
    * leechers we see, by our rank among their peer ids, so neighbours pick disjoint pieces); and
    * outside our partition only when `originShouldWait` says we have nothing better to do.
+   * An origin that advertises only some pieces is super-seeding and has already done that
+   * partitioning for us.
    */
   private pickFromOrigin(
     peer: Peer,
@@ -556,6 +561,13 @@ export class DownloadEngine extends EventEmitter {
     if (peer.assigned.size >= ORIGIN_PIECES_IN_FLIGHT) return null;
     const peerHas = (i: number) => this.peerHas(peer, i);
     const busy = (i: number) => this.active.has(i) || this.verifying.has(i) || elsewhere(i);
+    if (!peer.isSeed) {
+      // A super-seeding origin advertises each peer its own few pieces: they are ours to take,
+      // and waiting or partitioning would only leave its uplink idle.
+      const offered = this.picker.pick(peerHas, busy);
+      if (offered === null) peer.nothingToPickAt = this.pickGeneration;
+      return offered;
+    }
     const { k, rank } = this.originPartition();
     const mine = this.picker.pick(peerHas, (i) => i % k !== rank || busy(i));
     if (mine !== null) return mine;
@@ -634,6 +646,7 @@ export class DownloadEngine extends EventEmitter {
     });
   }
 
+  /** `data` is only valid during this call (WireTransport's directBlocks): copy, never keep. */
   private onBlock(peer: Peer, index: number, offset: number, data: Uint8Array): void {
     const bytes = data.length;
     peer.received += bytes;

@@ -252,6 +252,8 @@ async function swarm(handle: DownloadHandle, ctx: SwarmContext): Promise<Downloa
         else transport.destroy();
       },
       maxConnections: config.maxPeers * 2,
+      // The engine copies every block into its piece buffer during the request's callback.
+      directBlocks: true,
     });
     listener.on('error', (err: Error) => logger.warn({ err: err.message }, 'peer listener error'));
     return listener;

@@ -107,12 +107,14 @@ async function leech(
   port: number,
   meta: TorrentMeta,
   onHandshake?: (t: WireTransport) => void,
+  directBlocks = false,
 ): Promise<WireTransport> {
   const transport = await connectPeer({
     host: '127.0.0.1',
     port,
     infoHash: meta.infoHash,
     peerId: generatePeerId(),
+    directBlocks,
     ...(onHandshake ? { onHandshake } : {}),
   });
   cleanups.push(() => transport.destroy());
@@ -168,20 +170,30 @@ const closed = (s: Socket) =>
   new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
 
 describe('peer wire serving over real TCP', () => {
-  it('serves every block of a torrent byte-exactly', async () => {
-    const { data, meta } = await makeTorrent(5 * PIECE + 1234);
-    const h = await serve(new MemoryReader(meta, data));
-    let bitfield!: Promise<[{ get(i: number): boolean }]>;
-    const t = await leech(h.port, meta, (early) => (bitfield = once(early.wire, 'bitfield')));
-    const unchoked = once(t.wire, 'unchoke');
-    t.wire.interested();
-    const [bits] = await bitfield;
-    for (let i = 0; i < meta.pieceCount; i++) expect(bits.get(i)).toBe(true);
-    await unchoked;
-    expect(Buffer.compare(await downloadAll(t, meta), data)).toBe(0);
-    expect(h.uploaders[0]!.uploaded).toBe(data.length);
-    expect(h.violations).toEqual([]);
-  });
+  it.each([false, true])(
+    'serves every block of a torrent byte-exactly (directBlocks: %s)',
+    async (directBlocks) => {
+      const { data, meta } = await makeTorrent(5 * PIECE + 1234);
+      const h = await serve(new MemoryReader(meta, data));
+      let bitfield!: Promise<[{ get(i: number): boolean }]>;
+      const t = await leech(
+        h.port,
+        meta,
+        (early) => (bitfield = once(early.wire, 'bitfield')),
+        directBlocks,
+      );
+      const unchoked = once(t.wire, 'unchoke');
+      t.wire.interested();
+      const [bits] = await bitfield;
+      for (let i = 0; i < meta.pieceCount; i++) expect(bits.get(i)).toBe(true);
+      await unchoked;
+      expect(Buffer.compare(await downloadAll(t, meta), data)).toBe(0);
+      expect(h.uploaders[0]!.uploaded).toBe(data.length);
+      expect(t.wire.downloaded).toBe(data.length);
+      expect(t.wire.requests).toEqual([]);
+      expect(h.violations).toEqual([]);
+    },
+  );
 
   it('sends only available pieces and announces new ones with have', async () => {
     const { data, meta } = await makeTorrent(4 * PIECE);

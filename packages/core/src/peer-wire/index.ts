@@ -7,6 +7,8 @@
  *   published file, the client over its verified pieces.
  * - `WireTransport` (wire-transport.ts): one TCP socket + one Wire. Corks writes so a block
  *   costs one syscall, bounds the message length a peer can announce, drops silent peers.
+ * - `MessageFramer` (message-framer.ts): splits received bytes into messages in front of the
+ *   Wire, so blocks reach the request callback without the Wire's copies (`directBlocks`).
  * - `PeerListener` (peer-listener.ts): accepts TCP connections, waits for the handshake
  *   (with a timeout), asks the owner whether it serves that info hash, replies with the owner's
  *   peer id and hands the connection over; enforces a connection cap.
@@ -30,3 +32,4 @@ export * from './wire-transport.js';
 export * from './wire-uploader.js';
 export * from './peer-listener.js';
 export * from './connect-peer.js';
+export * from './message-framer.js';

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import Wire from 'bittorrent-protocol';
+import type { WireRequest } from 'bittorrent-protocol';
+import { MessageFramer } from './message-framer.js';
 
 export interface WireTransportOptions {
   /**
@@ -13,7 +15,18 @@ export interface WireTransportOptions {
   idleTimeoutMs?: number;
   /** Send keep-alives (every 55 s, bittorrent-protocol's interval) so the peer keeps us. */
   keepAlive?: boolean;
+  /**
+   * A block that answers one of the Wire's own requests goes straight to that request's
+   * callback, bypassing the Wire's parser, as a view that is valid only during the callback
+   * (the callback must copy it). Off by default: a caller that keeps the block must not use it.
+   */
+  directBlocks?: boolean;
   now?: () => number;
+}
+
+/** bittorrent-protocol 5.0.9 internals (pinned) used to complete a request as its _onPiece does. */
+interface WireInternals {
+  _callback(request: WireRequest, err: Error | null, block: Uint8Array): void;
 }
 
 /**
@@ -26,6 +39,11 @@ export interface WireTransportOptions {
  * emits is written inside a cork that is released on the next tick, so everything the Wire
  * produces in one turn of the event loop leaves in a single `writev`.
  *
+ * Received bytes go through a MessageFramer first (see message-framer.ts for why): it enforces
+ * `maxMessageLength`, hands every message but `piece` to the Wire whole, and, with
+ * `directBlocks`, delivers blocks to their request's callback without the Wire's copies.
+ * (bittorrent-protocol's MSE/PE encryption is never enabled here, so the bytes are plain.)
+ *
  * Events: 'violation' (reason: string) for peer misbehaviour detected here, 'timeout' when the
  * peer has been silent for `idleTimeoutMs`, 'close' once.
  */
@@ -37,6 +55,8 @@ export class WireTransport extends EventEmitter {
   private readonly maxMessageLength: number;
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
+  private readonly directBlocks: boolean;
+  private readonly framer: MessageFramer;
   private lastReceivedAt: number;
   private idleTimer: NodeJS.Timeout | null = null;
   private corked = false;
@@ -51,10 +71,23 @@ export class WireTransport extends EventEmitter {
     this.maxMessageLength = options.maxMessageLength ?? 1024 * 1024 + 16;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
     this.now = options.now ?? Date.now;
+    this.directBlocks = options.directBlocks ?? false;
+    this.framer = new MessageFramer(
+      {
+        forward: (bytes) => {
+          if (!this.wire.write(bytes)) this.socket.pause();
+        },
+        block: (index, offset, data) => this.onBlock(index, offset, data),
+        // After the Wire has parsed what came before (streamx hands it over in a microtask), so
+        // that a handshake in the same chunk reaches the owner and the owner hears the reason.
+        violation: (reason) => queueMicrotask(() => this.violation(reason)),
+      },
+      { maxMessageLength: this.maxMessageLength },
+    );
     this.lastReceivedAt = this.now();
     socket.setNoDelay(true);
 
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.destroy());
@@ -87,6 +120,7 @@ export class WireTransport extends EventEmitter {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.framer.stop();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.wire.setKeepAlive(false);
     this.socket.destroy();
@@ -94,22 +128,32 @@ export class WireTransport extends EventEmitter {
     this.emit('close');
   }
 
-  private onSocketData(chunk: Buffer): void {
+  /**
+   * Bytes from the socket: its 'data' chunks, or `chunk[0, length)` of a reused `onread`
+   * buffer (connectPeer with `directBlocks`), which is why nothing may keep `chunk`.
+   */
+  receive(chunk: Uint8Array, length = chunk.length): void {
     if (this.closed) return;
     this.lastReceivedAt = this.now();
-    if (!this.wire.write(chunk)) this.socket.pause();
-    // streamx hands the chunk to the Wire's parser in a microtask queued by write(); check the
-    // announced length once it has been parsed.
-    queueMicrotask(() => this.checkMessageLength());
+    this.framer.push(chunk, 0, length);
   }
 
-  private checkMessageLength(): void {
-    // bittorrent-protocol keeps the length it waits for in `_parserSize` (pinned 5.0.9). It is
-    // Number.MAX_VALUE once the wire has finished, which destroy() handles already.
-    const waitingFor = (this.wire as unknown as { _parserSize: number })._parserSize;
-    if (waitingFor > this.maxMessageLength && waitingFor !== Number.MAX_VALUE) {
-      this.violation(`message length ${waitingFor} exceeds ${this.maxMessageLength}`);
+  private onBlock(index: number, offset: number, data: Uint8Array): boolean {
+    if (!this.directBlocks || this.closed) return false;
+    const requests = this.wire.requests;
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      if (request.piece !== index || request.offset !== offset) continue;
+      if (request.length !== data.length) continue;
+      // splice, not the Wire's swap-remove: its timeout expires the oldest request first.
+      requests.splice(i, 1);
+      this.wire.downloaded += data.length;
+      // As the Wire's _onPiece, minus the 'download'/'piece' events and the speedometer, which
+      // nothing here listens to. _callback re-arms the Wire's request timeout.
+      (this.wire as unknown as WireInternals)._callback(request, null, data);
+      return true;
     }
+    return false;
   }
 
   /**

@@ -21,6 +21,11 @@ export interface WireUploaderOptions {
   maxReadsInFlight?: number;
   /** Stop reading blocks for this peer while its socket holds this many unsent bytes. */
   writeHighWaterBytes?: number;
+  /**
+   * The bitfield to advertise instead of every piece the reader has (null: send none), for an
+   * owner that tells each peer about pieces a few at a time (super-seeding) through `have()`.
+   */
+  bitfield?: Uint8Array | null;
 }
 
 interface QueuedRequest {
@@ -33,8 +38,9 @@ interface QueuedRequest {
  * Serves one torrent's pieces to one peer over an already handshaken connection.
  *
  * Events: 'violation' (reason) just before the connection is dropped for misbehaving,
- * 'upload' (bytes) per block sent, 'read-error' (err) when the reader failed (the connection is
- * dropped too: a reader that fails may be serving a changed file), 'close' once.
+ * 'upload' (bytes, index, offset) per block sent, 'read-error' (err) when the reader failed
+ * (the connection is dropped too: a reader that fails may be serving a changed file), 'close'
+ * once.
  */
 export class WireUploader extends EventEmitter implements UnchokeCandidate {
   readonly transport: WireTransport;
@@ -76,7 +82,7 @@ export class WireUploader extends EventEmitter implements UnchokeCandidate {
       queueMicrotask(() => this.close());
       return;
     }
-    const bitfield = bitfieldOf(reader);
+    const bitfield = options.bitfield !== undefined ? options.bitfield : bitfieldOf(reader);
     if (bitfield) wire.bitfield(bitfield);
   }
 
@@ -159,7 +165,7 @@ export class WireUploader extends EventEmitter implements UnchokeCandidate {
               this.reader.release?.(block),
             );
             this.uploaded += block.length;
-            this.emit('upload', block.length);
+            this.emit('upload', block.length, request.index, request.offset);
           } else {
             this.reader.release?.(block);
           }
