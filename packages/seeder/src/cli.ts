@@ -72,6 +72,13 @@ const argv = await yargs(hideBin(process.argv))
     default: DEFAULT_CONFIG.uploadSlots,
     describe: 'peers served at once',
   })
+  .option('super-seed', {
+    type: 'boolean',
+    default: DEFAULT_CONFIG.superSeed,
+    describe:
+      'send each piece to one peer before any piece to a second while the swarm lacks a piece ' +
+      '(--no-super-seed: advertise every piece to every peer)',
+  })
   .option('max-connections', {
     type: 'number',
     default: DEFAULT_CONFIG.maxConnections,
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
     leaseTtlSec: argv['lease-ttl'],
     scanIntervalMs: argv['scan-interval'] * 1000,
     uploadSlots: argv['upload-slots'],
+    superSeed: argv['super-seed'],
     maxConnections: argv['max-connections'],
     logLevel: argv['log-level'],
   });

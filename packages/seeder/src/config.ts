@@ -32,6 +32,11 @@ export interface SeederConfig {
   leaseTtlSec: number;
   /** Upload slots shared by all torrents. */
   uploadSlots: number;
+  /**
+   * Super-seeding: while the swarm lacks some piece, give every piece to one peer before any
+   * piece to a second (see super-seed-policy.ts).
+   */
+  superSeed: boolean;
   /** Peer connections at once. */
   maxConnections: number;
   /** Files kept open for serving. */
@@ -58,6 +63,7 @@ export const DEFAULT_CONFIG: Omit<SeederConfig, 'dirs' | 'stateDir'> = {
   renewIntervalMs: 30_000,
   leaseTtlSec: 90,
   uploadSlots: 32,
+  superSeed: true,
   maxConnections: 500,
   maxOpenFiles: 128,
   idleTimeoutMs: 120_000,

@@ -17,3 +17,5 @@ export { Announcer } from './announcer.js';
 export { isIgnoredName, isIgnoredPath } from './ignore-rules.js';
 export { inspect, listFiles, relPath } from './tree-scanner.js';
 export type { Inspection, Root } from './tree-scanner.js';
+export { SuperSeedPolicy } from './super-seed-policy.js';
+export type { SuperSeedPolicyOptions } from './super-seed-policy.js';

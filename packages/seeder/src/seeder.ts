@@ -15,7 +15,7 @@ import {
   parseMetainfo,
   unsafeNameReason,
 } from '@distributor/core';
-import type { IncomingPeer, TorrentMeta } from '@distributor/core';
+import type { IncomingPeer, TorrentMeta, WireTransport } from '@distributor/core';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { SeederConfig } from './config.js';
@@ -25,8 +25,12 @@ import type { FileIdentity } from './hash-cache.js';
 import { ChunkCache, FdCache, FilePieceReader } from './file-reader.js';
 import { Announcer } from './announcer.js';
 import { RegistryClient } from './registry-client.js';
+import { SuperSeedPolicy } from './super-seed-policy.js';
 import { inspect, listFiles, relPath } from './tree-scanner.js';
 import type { Root } from './tree-scanner.js';
+
+/** dist-get's Azureus-style peer id prefix (`-DG`), as the hex the wire reports peer ids in. */
+const DIST_GET_PEER_ID_HEX = Buffer.from('-DG', 'latin1').toString('hex');
 
 /** One published version of a file. */
 export interface PublishedFile {
@@ -42,6 +46,8 @@ export interface PublishedFile {
   /** Whether the tracker holds a lease for it (false: publish again on the next renew). */
   registered: boolean;
   uploaded: number;
+  /** Null when super-seeding is off. */
+  superSeed: SuperSeedPolicy<WireTransport> | null;
 }
 
 interface Candidate {
@@ -88,6 +94,7 @@ export class Seeder {
   private readonly byHash = new Map<string, PublishedFile>();
   private readonly candidates = new Map<string, Candidate>();
   private readonly uploaders = new Map<string, Set<WireUploader>>();
+  private readonly uploaderOf = new WeakMap<WireTransport, WireUploader>();
   private readonly hashQueue: string[] = [];
   /** Queued or being hashed right now. */
   private readonly hashPending = new Set<string>();
@@ -191,6 +198,9 @@ export class Seeder {
     every(this.config.scanIntervalMs, () => this.scanAll());
     every(this.config.renewIntervalMs, () => this.renew());
     every(1000, () => this.announcer.tick());
+    every(1000, () => {
+      for (const file of this.byHash.values()) file.superSeed?.tick();
+    });
     every(10_000, () => this.policy.rotate());
     await this.scanAll();
     this.logger.info(
@@ -397,6 +407,15 @@ export class Seeder {
       torrent,
       registered: false,
       uploaded: 0,
+      superSeed: this.config.superSeed
+        ? new SuperSeedPolicy<WireTransport>({
+            pieceCount: meta.pieceCount,
+            pieceLength: meta.pieceLength,
+            lastPieceLength: meta.lastPieceLength,
+            now: this.now,
+            advertise: (transport, index) => this.uploaderOf.get(transport)?.have(index),
+          })
+        : null,
       reader: new FilePieceReader(meta, absPath, identity, this.fds, this.chunks, () => {
         void this.observe(root, absPath);
       }),
@@ -496,10 +515,37 @@ export class Seeder {
     }
   }
 
-  private onPeer({ transport, infoHash }: IncomingPeer): void {
+  private onPeer({ transport, infoHash, peerId }: IncomingPeer): void {
     const file = this.byHash.get(infoHash);
     if (!file) return transport.destroy();
-    const uploader = new WireUploader(transport, file.reader, { policy: this.policy });
+    // Only dist-get peers see the partial bitfield: third-party clients (ctorrent, aria2c,
+    // transmission) get the plain full bitfield they were tested against, and some of them
+    // stall on a seed that advertises too little.
+    const superSeed = peerId.startsWith(DIST_GET_PEER_ID_HEX) ? file.superSeed : null;
+    const uploader = new WireUploader(transport, file.reader, {
+      policy: this.policy,
+      ...(superSeed ? { bitfield: superSeed.addPeer(transport) } : {}),
+    });
+    if (superSeed) {
+      this.uploaderOf.set(transport, uploader);
+      const { wire } = transport;
+      const announced = () => {
+        const held: number[] = [];
+        for (let i = 0; i < file.meta.pieceCount; i++) if (wire.peerPieces.get(i)) held.push(i);
+        superSeed.peerHas(transport, held);
+      };
+      wire.on('bitfield', announced);
+      wire.on('have', (index: number) => superSeed.peerHas(transport, [index]));
+      wire.on('request', (index: number, offset: number, length: number) =>
+        superSeed.requested(transport, index, offset + length),
+      );
+      // A bitfield in the handshake's TCP segment was parsed before these listeners existed.
+      announced();
+      uploader.on('upload', (bytes: number, index: number) =>
+        superSeed.uploaded(transport, index, bytes),
+      );
+      uploader.on('close', () => superSeed.removePeer(transport));
+    }
     let set = this.uploaders.get(infoHash);
     if (!set) this.uploaders.set(infoHash, (set = new Set()));
     set.add(uploader);
