@@ -17,7 +17,8 @@ import {
   tempDir,
 } from './helpers/procs.js';
 import { Tally } from './helpers/tally.js';
-import { TestSeeder } from './helpers/test-seeder.js';
+// The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
+import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 const SIZE = 12 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;

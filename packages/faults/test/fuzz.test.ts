@@ -18,7 +18,8 @@ import { QueryFailure, parseAnnounceQuery, parseScrapeQuery } from '@distributor
 import { removeDir, tempDir } from './helpers/procs.js';
 import { handshake, message, requestMessage, sendAndWatch } from './helpers/raw-wire.js';
 import { Tally } from './helpers/tally.js';
-import { TestSeeder } from './helpers/test-seeder.js';
+// The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
+import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 /** Regression corpus: inputs that once broke (or nearly broke) a parser; see its README. */
 const here = dirname(fileURLToPath(import.meta.url));

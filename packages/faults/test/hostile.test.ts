@@ -27,7 +27,8 @@ import { HostileSeeder } from './helpers/hostile-seeder.js';
 import type { HostileMode } from './helpers/hostile-seeder.js';
 import { handshake, message, requestMessage, sendAndWatch } from './helpers/raw-wire.js';
 import { Tally } from './helpers/tally.js';
-import { TestSeeder } from './helpers/test-seeder.js';
+// The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
+import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 const SIZE = 8 * 1024 * 1024;
 const PIECE = 256 * 1024;

@@ -17,7 +17,8 @@ import {
   tempDir,
 } from './helpers/procs.js';
 import { Tally } from './helpers/tally.js';
-import { TestSeeder } from './helpers/test-seeder.js';
+// The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
+import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 // Large enough that the ≤ 100 ms of verified pieces a kill -9 may cost the resume record
 // (resume-record.ts) plus the pieces in flight stay well under 10% of the file.

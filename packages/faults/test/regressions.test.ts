@@ -18,7 +18,8 @@ import {
 } from './helpers/procs.js';
 import type { ProcResult } from './helpers/procs.js';
 import { Tally } from './helpers/tally.js';
-import { TestSeeder } from './helpers/test-seeder.js';
+// The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
+import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 // Bugs this suite found in dist-get, pinned one per test (see docs/reliability.md, findings).
 const SIZE = 8 * 1024 * 1024;
