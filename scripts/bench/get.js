@@ -14,7 +14,7 @@
 // --cpu-prof-dir=/tmp/prof' (node flags for the 1 GiB dist-get runs, to profile them),
 // BENCH_REF_GET=/path/to/other/packages/client/bin/dist-get.js (adds pairing (r): dist-seed →
 // that dist-get, e.g. a build of the previous commit, for a before/after in one invocation).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import {
   closeSync,
@@ -28,12 +28,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrackerClient } from '../../packages/core/dist/index.js';
 import { startTracker } from '../../packages/tracker/dist/index.js';
+import { children, cpuSeconds, freePort, start, stop, waitFor } from './lib/processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST_SEED = join(here, '..', '..', 'packages', 'seeder', 'bin', 'dist-seed.js');
@@ -42,36 +42,7 @@ const MIB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PIECE = 1024 * 1024;
-const CLK_TCK = 100;
 const GET_NODE_ARGS = (process.env.BENCH_GET_NODE_ARGS ?? '').split(' ').filter(Boolean);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = new Set();
-
-function start(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
-  child.output = () => output;
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  children.add(child);
-  child.exited.then(() => children.delete(child));
-  return child;
-}
-
-async function stop(child) {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-/** utime + stime of a live process, in seconds. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 /** Peak RSS of a live process so far, in MB. */
 function peakRssMb(pid) {
@@ -95,32 +66,6 @@ async function timed(cmd, args, opts = {}) {
     sys: Number(m[3]),
     rssMb: Number(m[4]) / 1024,
   };
-}
-
-async function waitFor(what, probe, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new Error(`bench: ${what}: the process exited: ${child.output().slice(-2000)}`);
-    }
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  const output = child ? `; its output: ${child.output().slice(-2000)}` : '';
-  throw new Error(`bench: timed out waiting for ${what}${output}`);
-}
-
-async function freePort(host) {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, host, r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 function makeFile(path, size) {

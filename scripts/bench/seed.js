@@ -5,8 +5,6 @@
 // Env: BENCH_SIZE_MIB (default 1024), BENCH_ROUNDS (default 5). Time runs from the downloader's
 // start to aria2c's download-complete hook (announce, connect and transfer), CPU-seconds are
 // the seeder process's utime+stime over the same span.
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { randomFillSync } from 'node:crypto';
 import {
   mkdirSync,
@@ -24,59 +22,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrackerClient, parseMetainfo, withAnnounce } from '../../packages/core/dist/index.js';
 import { startTracker } from '../../packages/tracker/dist/index.js';
+import { children, cpuSeconds, freePort, start, stop, waitFor } from './lib/processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST_SEED = join(here, '..', '..', 'packages', 'seeder', 'bin', 'dist-seed.js');
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * 1024 * 1024;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CLK_TCK = 100;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = new Set();
-function start(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
-  child.output = () => output;
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  children.add(child);
-  child.exited.then(() => children.delete(child));
-  return child;
-}
-async function stop(child) {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await child.exited;
-  clearTimeout(timer);
-}
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-}
-async function waitFor(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`bench: timed out waiting for ${what}`);
-}
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const work = mkdtempSync(join(tmpdir(), 'bench-seed-'));
