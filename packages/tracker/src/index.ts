@@ -31,6 +31,12 @@ export {
 } from './announce/response.js';
 export type { AnnounceReply } from './announce/response.js';
 export { compactAddress, ipBytes } from './announce/address.js';
+export { createHotPath, isHotTarget } from './announce/handler.js';
+export type { HotPath, HotReply, HotRequest } from './announce/handler.js';
+export { createRawFront } from './front/raw-front.js';
+export type { RawFront, RawFrontOptions } from './front/raw-front.js';
+export { parseRequestHead } from './front/request-head.js';
+export type { RequestHead } from './front/request-head.js';
 export { fullName, newest, resolveName, unsafePathReason } from './names.js';
 export type { Resolution } from './names.js';
 export { bearerMatches } from './auth.js';

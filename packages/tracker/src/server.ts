@@ -3,9 +3,10 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { createHotPath } from './announce/handler.js';
+import { createHotPath, nodeHttpHotPath } from './announce/handler.js';
 import { encodeFailure } from './announce/response.js';
 import { createApp } from './app.js';
+import { createRawFront } from './front/raw-front.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { ConfigError, resolveConfig } from './config.js';
@@ -106,9 +107,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     topology,
   });
 
+  const hotPathOnHttp = nodeHttpHotPath(hotPath);
   const server = http.createServer((req, res) => {
-    if (!hotPath(req, res)) app(req, res);
+    if (!hotPathOnHttp(req, res)) app(req, res);
   });
+  const front = createRawFront({ hotPath, handOff: takeOverConnections(server) });
+  server.on('connection', front.accept);
   // Slow or stuck clients must not hold sockets forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -173,7 +177,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+      front.closeIdle();
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        front.destroyAll();
+      }, config.drainTimeoutMs);
       await closed;
       clearTimeout(deadline);
       if (ownStore) await store.close();
@@ -182,6 +190,21 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
     })());
 
   return { url: localUrl(config.host, port), port, config, store, logger, close };
+}
+
+/**
+ * Detaches node:http's own connection listener, so that the raw front sees every connection
+ * first; returns it, for the connections the front hands over. node:http keeps doing everything
+ * else (listening, timeouts, connection tracking for close()).
+ */
+function takeOverConnections(server: http.Server): (socket: Socket) => void {
+  const listeners = server.listeners('connection');
+  if (listeners.length !== 1) {
+    throw new Error(`expected node:http's one connection listener, found ${listeners.length}`);
+  }
+  const listener = listeners[0] as (socket: Socket) => void;
+  server.removeListener('connection', listener);
+  return (socket) => listener.call(server, socket);
 }
 
 /**

@@ -29,6 +29,21 @@ export interface HotPathContext {
   topology?: CidrMap | undefined;
 }
 
+/** What the announce and scrape handlers need of a request, whichever HTTP front parsed it. */
+export interface HotRequest {
+  /** The request target, e.g. `/announce?info_hash=...`. */
+  url: string;
+  socket: Socket;
+  /** The X-Forwarded-For header, read only under --trust-proxy. */
+  forwardedFor: string | undefined;
+}
+
+/** Sends the one response a hot request gets; called exactly once. */
+export type HotReply = (status: number, body: Buffer) => void;
+
+/** Handles /announce and /scrape; returns false for any other target. */
+export type HotPath = (request: HotRequest, reply: HotReply) => boolean;
+
 // A keep-alive connection announces many times from one address: parse it once per socket.
 const socketIp = new WeakMap<Socket, Buffer | null>();
 
@@ -37,6 +52,24 @@ function send(res: ServerResponse, status: number, body: Buffer): void {
   res.sendDate = false;
   res.writeHead(status, ['Content-Type', 'text/plain', 'Content-Length', String(body.length)]);
   res.end(body);
+}
+
+/** Serves the hot path from node:http, for connections the raw front hands over. */
+export function nodeHttpHotPath(hotPath: HotPath) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const forwarded = req.headers['x-forwarded-for'];
+    return hotPath(
+      {
+        url: req.url ?? '',
+        socket: req.socket,
+        forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
+      },
+      (status, body) => {
+        if (res.headersSent) res.destroy();
+        else send(res, status, body);
+      },
+    );
+  };
 }
 
 function queryOf(url: string): string {
@@ -58,16 +91,16 @@ export function createHotPath(ctx: HotPathContext) {
   };
   const jitterSpan = Math.floor(config.interval * config.intervalJitter);
 
-  const fail = (res: ServerResponse, reason: string, kind: 'bad_request' | 'unpublished') => {
+  const fail = (reply: HotReply, reason: string, kind: 'bad_request' | 'unpublished') => {
     metrics.failed(kind);
-    send(res, 200, encodeFailure(reason));
+    reply(200, encodeFailure(reason));
   };
 
-  function peerIp(req: IncomingMessage, claimed: string | undefined): Buffer | null | string {
+  function peerIp(req: HotRequest, claimed: string | undefined): Buffer | null | string {
     if (config.trustProxy) {
       if (claimed !== undefined) return ipBytes(claimed) ?? 'ip is not an IP address';
-      const forwarded = req.headers['x-forwarded-for'];
-      if (typeof forwarded === 'string') {
+      const forwarded = req.forwardedFor;
+      if (forwarded !== undefined) {
         const first = forwarded.split(',')[0]!.trim();
         const bytes = ipBytes(first);
         if (bytes) return bytes;
@@ -87,13 +120,18 @@ export function createHotPath(ctx: HotPathContext) {
    * the response by even one microtask halved node:http's announce throughput when measured
    * (docs/benchmarks.md), so the hot path awaits only a store that really is asynchronous.
    */
-  function announce(req: IncomingMessage, res: ServerResponse): void {
+  function announce(req: HotRequest, reply: HotReply): Promise<void> | undefined {
     const started = performance.now();
-    const query = parseAnnounceQuery(queryOf(req.url ?? ''), limits);
-    if (query instanceof QueryFailure) return fail(res, query.reason, 'bad_request');
+    const query = parseAnnounceQuery(queryOf(req.url), limits);
+    if (query instanceof QueryFailure) {
+      fail(reply, query.reason, 'bad_request');
+      return;
+    }
     const ip = peerIp(req, query.ip);
-    if (typeof ip === 'string') return fail(res, ip, 'bad_request');
-    if (!ip) return fail(res, 'cannot tell your address', 'bad_request');
+    if (typeof ip === 'string' || !ip) {
+      fail(reply, ip || 'cannot tell your address', 'bad_request');
+      return;
+    }
 
     const numwant = Math.min(query.numwant ?? config.defaultNumwant, config.maxNumwant);
     const address = compactAddress(ip, query.port);
@@ -105,17 +143,17 @@ export function createHotPath(ctx: HotPathContext) {
     const storeFailed = (err: unknown) => {
       logger.error({ err }, 'store failed during announce');
       metrics.failed('store_error');
-      send(res, 503, encodeFailure('tracker store unavailable; retry later'));
+      reply(503, encodeFailure('tracker store unavailable; retry later'));
     };
     const answer = (outcome: AnnounceOutcome) => {
       if (!outcome.published) {
         return fail(
-          res,
+          reply,
           `unregistered torrent: ${query.infoHashHex} is not published on this tracker`,
           'unpublished',
         );
       }
-      const reply = {
+      const answered = {
         complete: outcome.complete,
         incomplete: outcome.incomplete,
         downloaded: outcome.downloaded,
@@ -124,16 +162,17 @@ export function createHotPath(ctx: HotPathContext) {
         minInterval: config.minInterval,
         peers: policy.select(outcome.peers, asker),
       };
-      send(
-        res,
+      reply(
         200,
-        query.compact ? encodeCompactAnnounce(reply) : encodeDictAnnounce(reply, query.noPeerId),
+        query.compact
+          ? encodeCompactAnnounce(answered)
+          : encodeDictAnnounce(answered, query.noPeerId),
       );
       metrics.announced(query.event);
       metrics.observe('announce', (performance.now() - started) / 1000);
       if (onAnnounce) {
         try {
-          onAnnounce(query, address, outcome, queryOf(req.url ?? ''), location);
+          onAnnounce(query, address, outcome, queryOf(req.url), location);
         } catch (err) {
           logger.warn({ err }, 'status recording failed');
         }
@@ -155,19 +194,19 @@ export function createHotPath(ctx: HotPathContext) {
         withLocations,
       });
     } catch (err) {
-      return storeFailed(err);
+      storeFailed(err);
+      return;
     }
     if (outcome instanceof Promise) {
-      outcome.then(answer, storeFailed).catch((err: unknown) => internalError(res, err));
-    } else {
-      answer(outcome);
+      return outcome.then(answer, storeFailed);
     }
+    answer(outcome);
   }
 
-  async function scrape(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function scrape(req: HotRequest, reply: HotReply): Promise<void> {
     const started = performance.now();
-    const hashes = parseScrapeQuery(queryOf(req.url ?? ''), limits);
-    if (hashes instanceof QueryFailure) return fail(res, hashes.reason, 'bad_request');
+    const hashes = parseScrapeQuery(queryOf(req.url), limits);
+    if (hashes instanceof QueryFailure) return fail(reply, hashes.reason, 'bad_request');
     let stats: Map<string, SwarmStats>;
     try {
       if (hashes.length === 0) {
@@ -189,34 +228,45 @@ export function createHotPath(ctx: HotPathContext) {
     } catch (err) {
       logger.error({ err }, 'store failed during scrape');
       metrics.failed('store_error');
-      return send(res, 503, encodeFailure('tracker store unavailable; retry later'));
+      return reply(503, encodeFailure('tracker store unavailable; retry later'));
     }
-    send(res, 200, encodeScrape(stats));
+    reply(200, encodeScrape(stats));
     metrics.scrapes.inc();
     metrics.observe('scrape', (performance.now() - started) / 1000);
   }
 
   /** Routes /announce and /scrape; returns false for anything else. */
-  return function hotPath(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = req.url ?? '';
-    if (url.startsWith('/announce') && (url.length === 9 || url.charCodeAt(9) === 0x3f)) {
+  const hotPath: HotPath = (req, reply) => {
+    const isAnnounce = isHotTarget(req.url, '/announce');
+    if (!isAnnounce && !isHotTarget(req.url, '/scrape')) return false;
+    // A handler that throws after it replied must not reply twice.
+    let replied = false;
+    const once: HotReply = (status, body) => {
+      if (replied) return;
+      replied = true;
+      reply(status, body);
+    };
+    const internalError = (err: unknown) => {
+      logger.error({ err }, 'announce/scrape handler failed');
+      once(500, encodeFailure('internal tracker error'));
+    };
+    if (isAnnounce) {
       try {
-        announce(req, res);
+        announce(req, once)?.catch(internalError);
       } catch (err) {
-        internalError(res, err);
+        internalError(err);
       }
-      return true;
+    } else {
+      scrape(req, once).catch(internalError);
     }
-    if (url.startsWith('/scrape') && (url.length === 7 || url.charCodeAt(7) === 0x3f)) {
-      scrape(req, res).catch((err: unknown) => internalError(res, err));
-      return true;
-    }
-    return false;
+    return true;
   };
+  return hotPath;
+}
 
-  function internalError(res: ServerResponse, err: unknown): void {
-    logger.error({ err }, 'announce/scrape handler failed');
-    if (!res.headersSent) send(res, 500, encodeFailure('internal tracker error'));
-    else res.destroy();
-  }
+/** True for `/announce` and `/announce?...` (likewise `/scrape`), nothing else. */
+export function isHotTarget(url: string, path: '/announce' | '/scrape'): boolean {
+  return (
+    url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f)
+  );
 }
