@@ -109,8 +109,9 @@ async function startTracker(name, tmp) {
   let cmd;
   let args;
   if (name === 'dist-tracker') {
-    [cmd, args] = pin(TRACKER_CPU, process.execPath, [
-      join(ROOT, 'packages/tracker/bin/dist-tracker.js'),
+    // The installed command, as operators run it: its shim passes the node flags the bin
+    // asks for (a smaller young generation, docs/operations.md) and execs, keeping the PID.
+    [cmd, args] = pin(TRACKER_CPU, join(ROOT, 'node_modules/.bin/dist-tracker'), [
       '--host',
       '127.0.0.1',
       '--port',

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import type { TrackerStore } from './store/types.js';
 import type { HandoutPolicy } from './handout/policy.js';
-import { parseRedisUrl } from './store/redis-store.js';
+import { parseRedisUrl } from './store/redis-url.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

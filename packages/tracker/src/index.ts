@@ -11,8 +11,10 @@ export type { Asker, HandoutPolicy, SampleRequest } from './handout/policy.js';
 export { RandomHandoutPolicy } from './handout/random-policy.js';
 export { DEFAULT_FAR_SHARE, TopologyHandoutPolicy } from './handout/topology-policy.js';
 export type { TopologyHandoutOptions } from './handout/topology-policy.js';
-export { RedisStore, StoreUnavailableError, parseRedisUrl } from './store/redis-store.js';
-export type { RedisStoreOptions, RedisUrl } from './store/redis-store.js';
+export { RedisStore, StoreUnavailableError } from './store/redis-store.js';
+export type { RedisStoreOptions } from './store/redis-store.js';
+export { parseRedisUrl } from './store/redis-url.js';
+export type { RedisUrl } from './store/redis-url.js';
 export { CidrMap, TopologyFileError } from './topology/cidr-map.js';
 export { locationProblem, zoneOf } from './topology/location.js';
 export {

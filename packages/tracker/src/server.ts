@@ -15,7 +15,6 @@ import type { HandoutPolicy } from './handout/policy.js';
 import { RandomHandoutPolicy } from './handout/random-policy.js';
 import { TopologyHandoutPolicy } from './handout/topology-policy.js';
 import { CidrMap } from './topology/cidr-map.js';
-import { RedisStore } from './store/redis-store.js';
 import { TrackerMetrics } from './metrics.js';
 import { MemoryStore } from './store/memory-store.js';
 import { announceRecorder } from './status/announce-recorder.js';
@@ -36,10 +35,14 @@ export interface Tracker {
   close(): Promise<void>;
 }
 
-/** Creates the store a config names. */
-export function createStore(config: TrackerConfig, clock: Clock): TrackerStore {
+/**
+ * Creates the store a config names. The Redis store (and ioredis) is loaded only when asked
+ * for: a tracker on the memory store is some 10 MiB smaller without it.
+ */
+export async function createStore(config: TrackerConfig, clock: Clock): Promise<TrackerStore> {
   const peerTtlMs = 2 * config.interval * 1000;
   if (config.store === 'memory') return new MemoryStore({ clock, peerTtlMs });
+  const { RedisStore } = await import('./store/redis-store.js');
   return new RedisStore({
     url: config.store,
     clock,
@@ -86,12 +89,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const logger = pino({ level: config.logLevel, base: { service: 'dist-tracker' } });
   const ownStore = typeof storeOption !== 'object';
   const topology = loadTopology(config.topology);
-  const store = typeof storeOption === 'object' ? storeOption : createStore(config, clock);
-  if (ownStore && store instanceof RedisStore) {
+  const store = typeof storeOption === 'object' ? storeOption : await createStore(config, clock);
+  if (ownStore && !(store instanceof MemoryStore) && 'ready' in store) {
     // Start even when Redis is away: announces fail fast and /healthz says so until it returns.
-    await store.ready(5000).catch((err: unknown) => {
-      logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
-    });
+    await (store as TrackerStore & { ready(ms: number): Promise<void> })
+      .ready(5000)
+      .catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
+      });
   }
   const metrics = new TrackerMetrics(store);
   const policy = handoutPolicy ?? createHandoutPolicy(config);

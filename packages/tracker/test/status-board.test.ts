@@ -57,6 +57,40 @@ describe('SwarmStatusBoard', () => {
     });
   });
 
+  it('keeps every other machine intact when machines leave from the middle', () => {
+    const clock = new ManualClock();
+    const b = board(clock);
+    const machines = 200;
+    for (let peer = 1; peer <= machines; peer++) {
+      b.record(report(peer, { event: 'started', left: peer * 10, uploaded: peer, rate: peer }));
+      clock.advance(10);
+    }
+    // Stopped ones leave at once; the first 50 go silent and expire.
+    for (let peer = 60; peer <= machines; peer += 3) b.record(report(peer, { event: 'stopped' }));
+    clock.advance(2 * INTERVAL * 1000 - 100 * 10);
+    for (let peer = 51; peer <= machines; peer++) {
+      if (peer >= 60 && (peer - 60) % 3 === 0) continue;
+      b.record(report(peer, { left: peer * 10, uploaded: peer, rate: peer }));
+      clock.advance(1);
+    }
+    b.sweep();
+    const listed = b.peers(HASH);
+    const expected = [];
+    for (let peer = 51; peer <= machines; peer++) {
+      if (!(peer >= 60 && (peer - 60) % 3 === 0)) expected.push(peer);
+    }
+    expect(listed).toHaveLength(expected.length);
+    expect(b.trackedPeers).toBe(expected.length);
+    for (const status of listed) {
+      const peer = Number(status.address.split('.')[3]!.split(':')[0]);
+      expect(expected).toContain(peer);
+      expect(status).toMatchObject({ left: peer * 10, uploaded: peer, rate: peer });
+      expect(status.peerId).toBe(peerId(peer).toString('hex'));
+    }
+    // Most recently announced first.
+    expect(listed[0]!.address).toBe(`127.0.0.${machines}:6881`);
+  });
+
   it('calls a leecher stuck after three intervals without a change in left', () => {
     const clock = new ManualClock();
     const b = board(clock);

@@ -184,6 +184,7 @@ export function createHotPath(ctx: HotPathContext) {
       outcome = store.announce({
         infoHash: query.infoHashHex,
         peerId: query.peerId,
+        peerKey: query.peerKey,
         address,
         seed: asker.seed,
         event: query.event,

@@ -15,6 +15,8 @@ export interface AnnounceQuery {
   infoHashHex: string;
   /** 20 raw bytes. */
   peerId: Buffer;
+  /** The same bytes as a latin1 string: the key stores and the status board index peers by. */
+  peerKey: string;
   port: number;
   uploaded: number;
   downloaded: number;
@@ -260,6 +262,7 @@ export function parseAnnounceQuery(
     infoHash,
     infoHashHex: infoHash.toString('hex'),
     peerId,
+    peerKey: peerId.toString('latin1'),
     port,
     uploaded: counts.uploaded ?? 0,
     downloaded: counts.downloaded ?? 0,

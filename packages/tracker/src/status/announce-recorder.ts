@@ -20,6 +20,7 @@ export function announceRecorder(board: SwarmStatusBoard): AnnounceObserver {
     board.record({
       infoHash: query.infoHashHex,
       peerId: query.peerId,
+      peerKey: query.peerKey,
       address,
       event: query.event,
       uploaded: query.uploaded,

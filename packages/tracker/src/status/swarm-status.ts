@@ -3,6 +3,8 @@ import type { AnnounceEvent, SwarmStats } from '../store/types.js';
 import { CompletionHistory } from './completion-history.js';
 import type { HistoryPoint } from './completion-history.js';
 import { formatCompactAddress } from './address-text.js';
+import { PeerTable } from './peer-table.js';
+import type { PeerRow } from './peer-table.js';
 
 /**
  * What the status page knows about each machine, learned from what announces already carry
@@ -18,6 +20,8 @@ export interface ProgressReport {
   infoHash: string;
   /** 20 bytes. */
   peerId: Uint8Array;
+  /** `peerId` as a latin1 string, when the caller has one: shared rather than copied. */
+  peerKey?: string | undefined;
   /** BEP 23 / BEP 7 compact address; made readable only when someone looks. */
   address: Uint8Array;
   event: AnnounceEvent;
@@ -78,23 +82,8 @@ export interface SwarmStatusOptions {
   historyPoints?: number;
 }
 
-interface PeerRecord {
-  peerId: string;
-  address: Uint8Array;
-  location: string | null;
-  left: number | null;
-  uploaded: number;
-  downloaded: number;
-  rate: number;
-  rateReported: boolean;
-  firstSeenAt: number;
-  lastAnnounceAt: number;
-  lastProgressAt: number;
-}
-
 interface SwarmRecord {
-  /** Keyed by the peer id's latin1 string; insertion order = least recently announced first. */
-  peers: Map<string, PeerRecord>;
+  peers: PeerTable;
   history: CompletionHistory;
 }
 
@@ -125,50 +114,47 @@ export class SwarmStatusBoard {
     let swarm = this.swarms.get(report.infoHash);
     if (!swarm) {
       if (this.swarms.size >= this.maxSwarms) this.dropOldestSwarm();
-      swarm = { peers: new Map(), history: new CompletionHistory(this.historyPoints) };
+      swarm = { peers: new PeerTable(), history: new CompletionHistory(this.historyPoints) };
       this.swarms.set(report.infoHash, swarm);
     }
     swarm.history.add(now, report.stats);
 
     const id = report.peerId;
-    const key = (Buffer.isBuffer(id) ? id : Buffer.from(id)).toString('latin1');
-    const known = swarm.peers.get(key);
+    const key = report.peerKey ?? (Buffer.isBuffer(id) ? id : Buffer.from(id)).toString('latin1');
+    const table = swarm.peers;
+    const slot = table.slotOf(key);
     if (report.event === 'stopped') {
-      if (known) {
-        swarm.peers.delete(key);
+      if (slot !== undefined) {
+        table.remove(key);
         this.peerCount--;
       }
       return;
     }
     const left = report.left ?? null;
     const rateReported = report.rate !== undefined;
-    if (known) {
-      swarm.peers.delete(key);
-      const seconds = (now - known.lastAnnounceAt) / 1000;
-      const gained = report.downloaded - known.downloaded;
-      known.rate = rateReported ? report.rate! : seconds > 0 && gained > 0 ? gained / seconds : 0;
-      known.rateReported = rateReported;
-      if (left !== known.left) known.lastProgressAt = now;
-      known.left = left;
-      // Own copies: the announce's buffer may be a slice of node's shared 8 KiB pool, which
-      // a long-lived reference would keep alive.
-      if (Buffer.compare(known.address, report.address) !== 0) {
-        known.address = new Uint8Array(report.address);
-      }
-      known.location = report.location ?? known.location;
-      known.uploaded = report.uploaded;
-      known.downloaded = report.downloaded;
-      known.lastAnnounceAt = now;
-      swarm.peers.set(key, known);
+    if (slot !== undefined) {
+      const seconds = (now - table.lastAnnounceAtOf(slot)) / 1000;
+      const gained = report.downloaded - table.downloadedAt(slot);
+      table.write(slot, {
+        address: report.address,
+        location: report.location ?? table.locationAt(slot),
+        left,
+        uploaded: report.uploaded,
+        downloaded: report.downloaded,
+        rate: rateReported ? report.rate! : seconds > 0 && gained > 0 ? gained / seconds : 0,
+        rateReported,
+        lastAnnounceAt: now,
+        lastProgressAt: left !== table.leftAt(slot) ? now : table.lastProgressAtOf(slot),
+      });
       return;
     }
     if (this.peerCount >= this.maxPeers) {
       this.untracked++;
       return;
     }
-    swarm.peers.set(key, {
-      peerId: Buffer.from(report.peerId).toString('hex'),
-      address: new Uint8Array(report.address),
+    table.add({
+      key,
+      address: report.address,
       location: report.location ?? null,
       left,
       uploaded: report.uploaded,
@@ -191,12 +177,14 @@ export class SwarmStatusBoard {
     let downloadRate = 0;
     let stuckCount = 0;
     const stuck: PeerStatus[] = [];
-    for (const peer of swarm.peers.values()) {
-      if (peer.left === 0) continue;
-      downloadRate += peer.rate;
-      if (!this.isStuck(peer, now)) continue;
+    const table = swarm.peers;
+    for (let slot = 0; slot < table.size; slot++) {
+      const left = table.leftAt(slot);
+      if (left === 0) continue;
+      downloadRate += table.rateAt(slot);
+      if (!this.isStuck(left, table.lastProgressAtOf(slot), now)) continue;
       stuckCount++;
-      if (stuck.length < maxStuck) stuck.push(this.view(peer, now));
+      if (stuck.length < maxStuck) stuck.push(this.view(table.read(slot), now));
     }
     return {
       downloadRate: Math.round(downloadRate),
@@ -213,12 +201,10 @@ export class SwarmStatusBoard {
     if (!swarm) return [];
     this.expire(swarm);
     const now = this.clock.now();
-    const out: PeerStatus[] = [];
-    for (const peer of [...swarm.peers.values()].reverse()) {
-      if (out.length >= limit) break;
-      out.push(this.view(peer, now));
-    }
-    return out;
+    return swarm.peers
+      .slotsByRecency()
+      .slice(0, limit)
+      .map((slot) => this.view(swarm.peers.read(slot), now));
   }
 
   /** Drops silent machines and swarms nobody announced for a while; bounded work per swarm. */
@@ -248,13 +234,13 @@ export class SwarmStatusBoard {
     return this.peerCount;
   }
 
-  private isStuck(peer: PeerRecord, now: number): boolean {
-    return peer.left !== null && peer.left > 0 && now - peer.lastProgressAt >= this.stuckAfterMs;
+  private isStuck(left: number | null, lastProgressAt: number, now: number): boolean {
+    return left !== null && left > 0 && now - lastProgressAt >= this.stuckAfterMs;
   }
 
-  private view(peer: PeerRecord, now: number): PeerStatus {
+  private view(peer: PeerRow, now: number): PeerStatus {
     return {
-      peerId: peer.peerId,
+      peerId: Buffer.from(peer.key, 'latin1').toString('hex'),
       address: formatCompactAddress(peer.address),
       location: peer.location,
       left: peer.left,
@@ -266,18 +252,12 @@ export class SwarmStatusBoard {
       firstSeenAt: peer.firstSeenAt,
       lastAnnounceAt: peer.lastAnnounceAt,
       lastProgressAt: peer.lastProgressAt,
-      stuck: this.isStuck(peer, now),
+      stuck: this.isStuck(peer.left, peer.lastProgressAt, now),
     };
   }
 
-  /** Least recently announced peers come first, so expiry stops at the first live one. */
   private expire(swarm: SwarmRecord): void {
-    const cutoff = this.clock.now() - this.peerTtlMs;
-    for (const [key, peer] of swarm.peers) {
-      if (peer.lastAnnounceAt > cutoff) break;
-      swarm.peers.delete(key);
-      this.peerCount--;
-    }
+    this.peerCount -= swarm.peers.removeSilentSince(this.clock.now() - this.peerTtlMs);
   }
 
   /** A scan, but only when a new swarm arrives at the cap, which a rollout never reaches. */

@@ -195,11 +195,11 @@ export class MemoryStore implements TrackerStore {
       swarm.sweep(now);
     }
 
-    const key = Buffer.from(
-      request.peerId.buffer,
-      request.peerId.byteOffset,
-      PEER_ID_LENGTH,
-    ).toString('latin1');
+    const key =
+      request.peerKey ??
+      Buffer.from(request.peerId.buffer, request.peerId.byteOffset, PEER_ID_LENGTH).toString(
+        'latin1',
+      );
     const previous = swarm.where.get(key);
     let self = -1;
     if (request.event === 'stopped') {

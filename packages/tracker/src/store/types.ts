@@ -24,6 +24,8 @@ export interface PeerAnnounce {
   infoHash: string;
   /** 20 bytes. */
   peerId: Uint8Array;
+  /** `peerId` as a latin1 string, when the caller already made one (saves a copy per peer). */
+  peerKey?: string | undefined;
   /** Compact address: 6 bytes (IPv4 + port) or 18 bytes (IPv6 + port). */
   address: Uint8Array;
   /** The peer has the whole file (`left=0`). */
