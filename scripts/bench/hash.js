@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 // pnpm bench:hash — piece hashing throughput of our hasher against mktorrent -t 2 and sha1sum
-// (and create-torrent), measured in the same invocation, interleaved, median of N runs.
-// Usage: pnpm bench:hash [--size-mib 1024] [--runs 3] [--dir /tmp]
+// (and create-torrent), measured in the same invocation, interleaved (each round starts with a
+// different implementation), median of N runs.
+//
+// What is timed: for the external tools, the whole process (spawn to exit). For ours, the
+// headline is the hashing call inside a node process that has already started (pool start-up,
+// hashing, change check and pool shutdown included; node's own start-up and module loading
+// not): what the seeder pays for its first file. The whole node process (spawn to exit) is
+// printed too, for the comparison as a command-line tool, and so is a second file hashed on
+// the same pool (`ours (warm pool)`: the seeder's steady state, start-up already paid).
+// Usage: pnpm bench:hash [--size-mib 1024] [--runs 5] [--dir /tmp]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomFillSync } from 'node:crypto';
@@ -12,7 +20,7 @@ import { randomFillSync } from 'node:crypto';
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     dir: { type: 'string', default: tmpdir() },
     'skip-create-torrent': { type: 'boolean', default: false },
   },
@@ -54,6 +62,7 @@ function timeCommand(cmd, args) {
 }
 
 function timeNode(which) {
+  const started = performance.now();
   const out = execFileSync(
     process.execPath,
     [join(here, 'hash-one.js'), which, file, String(pieceLength)],
@@ -61,11 +70,15 @@ function timeNode(which) {
       encoding: 'utf8',
     },
   );
-  return JSON.parse(out.trim().split('\n').pop());
+  const wholeSeconds = (performance.now() - started) / 1000;
+  const result = JSON.parse(out.trim().split('\n').pop());
+  // The warm run hashes the file twice in its process: its whole-process time means nothing.
+  return which === 'ours-warm' ? result : { ...result, wholeSeconds };
 }
 
 const implementations = {
   ours: () => timeNode('ours'),
+  'ours (warm pool)': () => timeNode('ours-warm'),
   'mktorrent -t 2': () => {
     rmSync(join(work, 'mk.torrent'), { force: true });
     return timeCommand('mktorrent', ['-t', '2', '-l', '20', '-o', join(work, 'mk.torrent'), file]);
@@ -86,40 +99,69 @@ try {
   closeSync(fd);
   spawnSync('cat', [file], { stdio: 'ignore' }); // warm the page cache so every run reads from memory
 
+  const loadBefore = loadavg()[0];
   const results = Object.fromEntries(Object.keys(implementations).map((k) => [k, []]));
+  const names = Object.keys(implementations);
   for (let run = 1; run <= runs; run++) {
-    for (const [name, fn] of Object.entries(implementations)) {
-      const r = fn();
+    // Rotate the order: no implementation always runs first (or right after the same one).
+    const order = names.map((_, i) => names[(i + run - 1) % names.length]);
+    for (const name of order) {
+      const r = implementations[name]();
       results[name].push(r);
+      const whole =
+        r.wholeSeconds === undefined
+          ? ''
+          : ` (whole process ${(size / r.wholeSeconds / 1e6).toFixed(0)} MB/s)`;
       console.log(
-        `run ${run} ${name.padEnd(16)} ${(size / r.seconds / 1e6).toFixed(0).padStart(6)} MB/s`,
+        `run ${run} ${name.padEnd(18)} ${(size / r.seconds / 1e6).toFixed(0).padStart(6)} MB/s${whole}`,
       );
     }
   }
+  const loadAfter = loadavg()[0];
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const summary = {};
   for (const [name, rs] of Object.entries(results)) {
     summary[name] = {
       mbps: size / median(rs.map((r) => r.seconds)) / 1e6,
+      // Load from others only ever slows a run down, so the best run is the least disturbed one.
+      bestMbps: size / Math.min(...rs.map((r) => r.seconds)) / 1e6,
       maxRssMB: rs[0].maxRssMB === undefined ? null : Math.max(...rs.map((r) => r.maxRssMB)),
       cpuSeconds: rs[0].cpuSeconds === undefined ? null : median(rs.map((r) => r.cpuSeconds)),
     };
   }
   const ours = summary.ours.mbps;
-  console.log(`\n${sizeMiB} MiB, piece length ${pieceLength}, median of ${runs} (page cache warm)`);
-  console.log('| implementation | MB/s | ours / it | peak RSS MB | CPU s | MB per CPU-s |');
-  console.log('|---|---|---|---|---|---|');
+  const oursBest = summary.ours.bestMbps;
+  console.log(
+    `\n${sizeMiB} MiB, piece length ${pieceLength}, median of ${runs} (page cache warm), ` +
+      `load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`,
+  );
+  console.log(
+    '| implementation | MB/s | best MB/s | ours / it | ours / it, best | peak RSS MB | CPU s | MB per CPU-s |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(summary)) {
     const rss = s.maxRssMB === null ? '–' : s.maxRssMB.toFixed(0);
     const cpu = s.cpuSeconds === null ? '–' : s.cpuSeconds.toFixed(2);
     const perCpu = s.cpuSeconds === null ? '–' : (size / s.cpuSeconds / 1e6).toFixed(0);
     console.log(
-      `| ${name} | ${s.mbps.toFixed(0)} | ${(ours / s.mbps).toFixed(2)}x | ${rss} | ${cpu} | ${perCpu} |`,
+      `| ${name} | ${s.mbps.toFixed(0)} | ${s.bestMbps.toFixed(0)} | ${(ours / s.mbps).toFixed(2)}x | ` +
+        `${(oursBest / s.bestMbps).toFixed(2)}x | ${rss} | ${cpu} | ${perCpu} |`,
     );
   }
   const target = ours / summary['mktorrent -t 2'].mbps;
+  // Ours against the mktorrent run of the same round, which saw about the same load.
+  const paired = median(
+    results.ours.map((r, i) => results['mktorrent -t 2'][i].seconds / r.seconds),
+  );
+  const oursWhole = size / median(results.ours.map((r) => r.wholeSeconds)) / 1e6;
   console.log(
-    `\ntarget ≥ 1.0x mktorrent -t 2: ${target.toFixed(2)}x ${target >= 1 ? 'MET' : 'NOT MET'}; ` +
+    `\nours as a whole node process (start-up and exit included): ${oursWhole.toFixed(0)} MB/s, ` +
+      `${(oursWhole / summary['mktorrent -t 2'].mbps).toFixed(2)}x mktorrent -t 2`,
+  );
+  console.log(
+    `target ≥ 1.0x mktorrent -t 2: ${target.toFixed(2)}x ${target >= 1 ? 'MET' : 'NOT MET'} ` +
+      `(median of per-round ratios ${paired.toFixed(2)}x, ` +
+      `best runs ${(oursBest / summary['mktorrent -t 2'].bestMbps).toFixed(2)}x); ` +
       `peak RSS ≤ 200 MB: ${summary.ours.maxRssMB.toFixed(0)} MB ${summary.ours.maxRssMB <= 200 ? 'MET' : 'NOT MET'}`,
   );
 } finally {

@@ -1,14 +1,22 @@
 /** Messages between the piece hasher and its workers. */
 export type WorkerJob =
   | {
-      type: 'range';
+      /**
+       * Help hash a file: every worker given this job takes ranges of pieces off the shared
+       * counter until none is left, so no worker waits on the main thread between ranges.
+       */
+      type: 'file';
       jobId: number;
       path: string;
       pieceLength: number;
-      firstPiece: number;
-      endPiece: number;
       fileLength: number;
-      /** 20 bytes per piece of the whole file; each worker fills its own range. */
+      /** Range i is pieces [bounds[i], bounds[i + 1]); the last entry is the piece count. */
+      bounds: number[];
+      /** One Int32 shared by the file's workers: the next range to take (Atomics.add). */
+      nextRange: SharedArrayBuffer;
+      /** One Int32, non-zero once hashing the file failed anywhere: the others stop early. */
+      stop: SharedArrayBuffer;
+      /** 20 bytes per piece of the whole file; each worker fills the ranges it took. */
       digests: SharedArrayBuffer;
     }
   | { type: 'digest'; jobId: number; data: Uint8Array };

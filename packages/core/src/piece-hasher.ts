@@ -27,11 +27,14 @@ export interface HashFileResult {
 /** Files below this are hashed on the calling thread: a worker round trip would cost more. */
 const INLINE_LIMIT = 8 * 1024 * 1024;
 /**
- * Work is handed out in jobs of about this many bytes rather than one range per worker: on a
+ * A file is cut into ranges of about this many bytes rather than one range per worker: on a
  * shared machine one worker is often slower, and with fixed halves the whole file would wait
- * for it. 16 MiB keeps the per-job cost (a message, an open) far below the hashing time.
+ * for it. Workers take ranges off a shared counter, so a range costs no message; 16 MiB keeps
+ * each worker's reads long and sequential.
  */
 const JOB_BYTES = 16 * 1024 * 1024;
+/** The shrinking ranges at the end of a file stop at this size. */
+const MIN_JOB_BYTES = 1024 * 1024;
 
 interface PendingJob {
   job: WorkerJob;
@@ -47,9 +50,9 @@ interface PoolWorker {
 
 /**
  * SHA-1 piece hashing over a pool of worker threads (default: one per core). A file is split
- * into contiguous ranges of pieces that idle workers take in turn, each read sequentially with
- * synchronous reads into a reused 4 MiB buffer, so memory stays bounded whatever the file size. The pool is
- * reusable: a seeder hashing thousands of files pays the worker start-up once.
+ * into contiguous ranges of pieces that the workers take in turn, each read sequentially with
+ * synchronous reads into a reused 4 MiB buffer, so memory stays bounded whatever the file size.
+ * The pool is reusable: a seeder hashing thousands of files pays the worker start-up once.
  */
 export class PieceHasher {
   readonly size: number;
@@ -71,7 +74,9 @@ export class PieceHasher {
     const count = pieceCount(length, pieceLength);
     const shared = new SharedArrayBuffer(count * 20);
     let hashed = 0;
+    let failed = false;
     const progress = (bytes: number) => {
+      if (failed) return; // the other workers' last reports after a failure
       hashed += bytes;
       options.onProgress?.(hashed, length);
     };
@@ -80,27 +85,43 @@ export class PieceHasher {
       hashInline(path, pieceLength, length, new Uint8Array(shared));
       progress(length);
     } else {
-      const ranges = splitRanges(count, Math.max(1, Math.floor(JOB_BYTES / pieceLength)));
-      await Promise.all(
-        ranges.map(([firstPiece, endPiece]) =>
-          this.run(
-            {
-              type: 'range',
-              jobId: 0,
-              path,
-              pieceLength,
-              firstPiece,
-              endPiece,
-              fileLength: length,
-              digests: shared,
-            },
-            progress,
-          ).then((reply) => {
-            if (reply.type === 'error') throw toError(path, reply);
-            if (reply.type === 'done') progress(reply.bytes);
-          }),
-        ),
+      const bounds = splitRanges(
+        count,
+        Math.max(1, Math.floor(JOB_BYTES / pieceLength)),
+        Math.max(1, Math.floor(MIN_JOB_BYTES / pieceLength)),
+        this.size,
       );
+      const nextRange = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(4);
+      // One helper job per worker; a worker busy elsewhere joins late or finds nothing left.
+      const helpers = Math.min(this.size, bounds.length - 1);
+      try {
+        await Promise.all(
+          Array.from({ length: helpers }, () =>
+            this.run(
+              {
+                type: 'file',
+                jobId: 0,
+                path,
+                pieceLength,
+                fileLength: length,
+                bounds,
+                nextRange,
+                stop,
+                digests: shared,
+              },
+              progress,
+            ).then((reply) => {
+              if (reply.type === 'error') throw toError(path, reply);
+              if (reply.type === 'done') progress(reply.bytes);
+            }),
+          ),
+        );
+      } catch (err) {
+        failed = true;
+        Atomics.store(new Int32Array(stop), 0, 1);
+        throw err;
+      }
     }
 
     const after = await stat(path);
@@ -163,7 +184,7 @@ export class PieceHasher {
   }
 
   private spawn(): PoolWorker {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./hash-worker.cjs', import.meta.url));
     // An idle pool must not keep a CLI alive; a busy one is awaited by its caller anyway.
     worker.unref();
     const slot: PoolWorker = { worker, current: null };
@@ -227,13 +248,24 @@ function hashInline(path: string, pieceLength: number, length: number, out: Uint
   }
 }
 
-/** Consecutive ranges of at most `piecesPerJob` pieces covering [0, count). */
-function splitRanges(count: number, piecesPerJob: number): [number, number][] {
-  const ranges: [number, number][] = [];
-  for (let first = 0; first < count; first += piecesPerJob) {
-    ranges.push([first, Math.min(count, first + piecesPerJob)]);
+/**
+ * Where consecutive ranges covering pieces [0, count) start, then `count`. Ranges hold
+ * `maxPieces` until the end nears, then shrink to a share of what is left (down to `minPieces`),
+ * so that the workers run out of work together instead of one hashing a whole last range alone.
+ */
+function splitRanges(
+  count: number,
+  maxPieces: number,
+  minPieces: number,
+  workers: number,
+): number[] {
+  const bounds = [0];
+  for (let first = 0; first < count;) {
+    const share = Math.ceil((count - first) / (2 * workers));
+    first = Math.min(count, first + Math.max(minPieces, Math.min(maxPieces, share)));
+    bounds.push(first);
   }
-  return ranges;
+  return bounds;
 }
 
 function toError(path: string, reply: { code: string; message: string }): Error {

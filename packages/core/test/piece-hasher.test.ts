@@ -30,6 +30,7 @@ describe('PieceHasher', () => {
     ['small file, inline', 100_000, 16384],
     ['large file over workers, ragged last piece', 40 * 1024 * 1024 + 999, 65536],
     ['piece larger than the read chunk', 20 * 1024 * 1024 + 1, 8 * 1024 * 1024],
+    ['many small pieces, ranges shrinking at the end', 40 * 1024 * 1024 + 5, 16384],
   ])('%s matches a plain SHA-1 loop', async (_label, size, pieceLength) => {
     const path = join(tmp.dir, `f-${size}`);
     writeFile(path, size, size);
@@ -75,19 +76,46 @@ describe('PieceHasher', () => {
     expect(touched).toBe(true);
   });
 
-  it('reports a file truncated while it is hashed as changed', async () => {
-    const path = join(tmp.dir, 'truncated.bin');
-    writeFile(path, 128 * 1024 * 1024, 6);
+  /** Hashes `path` with 1 MiB pieces, truncating it to `to` bytes at the first progress. */
+  function hashWhileTruncating(path: string, to: number) {
     let touched = false;
-    const run = hasher.hashFile(path, {
+    return hasher.hashFile(path, {
       pieceLength: 1 << 20,
       onProgress: () => {
         if (touched) return;
         touched = true;
-        truncateSync(path, 1024);
+        truncateSync(path, to);
       },
     });
-    await expect(run).rejects.toBeInstanceOf(FileChangedError);
+  }
+
+  it('reports a file truncated while it is hashed as changed', async () => {
+    const path = join(tmp.dir, 'truncated.bin');
+    writeFile(path, 128 * 1024 * 1024, 6);
+    await expect(hashWhileTruncating(path, 1024)).rejects.toBeInstanceOf(FileChangedError);
+  });
+
+  it('hashes files concurrently on one pool, each correctly', async () => {
+    const a = join(tmp.dir, 'concurrent-a.bin');
+    const b = join(tmp.dir, 'concurrent-b.bin');
+    writeFile(a, 24 * 1024 * 1024 + 17, 11);
+    writeFile(b, 30 * 1024 * 1024 + 3, 12);
+    const [ra, rb] = await Promise.all([
+      hasher.hashFile(a, { pieceLength: 262144 }),
+      hasher.hashFile(b, { pieceLength: 1 << 20 }),
+    ]);
+    expect(Buffer.from(ra.pieces).equals(referencePieces(a, 262144))).toBe(true);
+    expect(Buffer.from(rb.pieces).equals(referencePieces(b, 1 << 20))).toBe(true);
+  });
+
+  it('hashes the next file correctly after a failed one', async () => {
+    const bad = join(tmp.dir, 'fails.bin');
+    writeFile(bad, 64 * 1024 * 1024, 13);
+    await expect(hashWhileTruncating(bad, 4096)).rejects.toBeInstanceOf(FileChangedError);
+    const good = join(tmp.dir, 'after-failure.bin');
+    writeFile(good, 20 * 1024 * 1024 + 1, 14);
+    const result = await hasher.hashFile(good, { pieceLength: 1 << 20 });
+    expect(Buffer.from(result.pieces).equals(referencePieces(good, 1 << 20))).toBe(true);
   });
 
   it('digests buffers on a worker, including SharedArrayBuffer-backed ones', async () => {
