@@ -34,7 +34,7 @@ export {
 export type { AnnounceReply } from './announce/response.js';
 export { compactAddress, ipBytes } from './announce/address.js';
 export { createHotPath, isHotTarget } from './announce/handler.js';
-export type { HotPath, HotReply, HotRequest } from './announce/handler.js';
+export type { ConnectionMemo, HotPath, HotReply, HotRequest } from './announce/handler.js';
 export { createRawFront } from './front/raw-front.js';
 export type { RawFront, RawFrontOptions } from './front/raw-front.js';
 export { parseRequestHead } from './front/request-head.js';

@@ -36,6 +36,13 @@ export interface HotRequest {
   socket: Socket;
   /** The X-Forwarded-For header, read only under --trust-proxy. */
   forwardedFor: string | undefined;
+  /** Lives as long as the connection: a keep-alive client's address is parsed once. */
+  memo: ConnectionMemo;
+}
+
+export interface ConnectionMemo {
+  /** The remote address's bytes; undefined until parsed, null if it has none. */
+  ip?: Buffer | null | undefined;
 }
 
 /** Sends the one response a hot request gets; called exactly once. */
@@ -44,8 +51,7 @@ export type HotReply = (status: number, body: Buffer) => void;
 /** Handles /announce and /scrape; returns false for any other target. */
 export type HotPath = (request: HotRequest, reply: HotReply) => boolean;
 
-// A keep-alive connection announces many times from one address: parse it once per socket.
-const socketIp = new WeakMap<Socket, Buffer | null>();
+const httpMemos = new WeakMap<Socket, ConnectionMemo>();
 
 function send(res: ServerResponse, status: number, body: Buffer): void {
   // Flat header arrays skip node's header-object bookkeeping; trackers need no Date header.
@@ -58,11 +64,14 @@ function send(res: ServerResponse, status: number, body: Buffer): void {
 export function nodeHttpHotPath(hotPath: HotPath) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const forwarded = req.headers['x-forwarded-for'];
+    let memo = httpMemos.get(req.socket);
+    if (!memo) httpMemos.set(req.socket, (memo = {}));
     return hotPath(
       {
         url: req.url ?? '',
         socket: req.socket,
         forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
+        memo,
       },
       (status, body) => {
         if (res.headersSent) res.destroy();
@@ -106,11 +115,10 @@ export function createHotPath(ctx: HotPathContext) {
         if (bytes) return bytes;
       }
     }
-    const socket = req.socket;
-    let bytes = socketIp.get(socket);
+    let bytes = req.memo.ip;
     if (bytes === undefined) {
-      bytes = socket.remoteAddress ? ipBytes(socket.remoteAddress) : null;
-      socketIp.set(socket, bytes);
+      const remote = req.socket.remoteAddress;
+      bytes = req.memo.ip = remote ? ipBytes(remote) : null;
     }
     return bytes;
   }

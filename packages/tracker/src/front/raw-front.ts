@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HotPath, HotReply } from '../announce/handler.js';
+import type { ConnectionMemo, HotPath, HotReply } from '../announce/handler.js';
 import { parseRequestHead } from './request-head.js';
 import type { RequestHead } from './request-head.js';
 
@@ -63,7 +63,8 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     for (const connection of open) connection.checkTimeouts(now);
   };
 
-  class RawConnection {
+  class RawConnection implements ConnectionMemo {
+    ip?: Buffer | null;
     /** Bytes read but not yet answered: part of a head, or pipelined requests. */
     private pending: Buffer | null = null;
     private headStartedAt = 0;
@@ -158,7 +159,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
           if (!inside) this.process();
         };
         const taken = hotPath(
-          { url: head.target, socket: this.socket, forwardedFor: head.forwardedFor },
+          { url: head.target, socket: this.socket, forwardedFor: head.forwardedFor, memo: this },
           reply,
         );
         inside = false;
