@@ -14,7 +14,9 @@
 //   node scripts/bench/swarm.js [--peers 8,16] [--size-mib 64] [--rate 20] [--runs 1]
 //                               [--systems ours,http,aria2c,ctorrent] [--piece-length BYTES]
 //                               [--no-docs] [--tracker-arg A]... [--seed-arg A]... [--get-arg A]...
-// SWARM_TRACE=DIR keeps every dist-get's --json lines (time-stamped) for looking into a run.
+// SWARM_TRACE=DIR keeps every dist-get's --json lines (time-stamped, with its spawn time) and its
+// log lines for looking into a run (SWARM_GET_LOG_LEVEL=info: announces too); SWARM_PROFILE=DIR
+// writes a V8 CPU profile per dist-get and dist-seed; SWARM_NODE_FLAGS adds node flags to them.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import {

@@ -78,6 +78,11 @@ export interface Peer {
   filling: boolean;
   /** Pick generation at which the picker last found nothing new for this peer. */
   nothingToPickAt: number;
+  /**
+   * Bumped by this peer's own `have`s: only they can give the picker something new from it
+   * (`pickGeneration` counts the events that matter for every peer).
+   */
+  haveGeneration: number;
 }
 
 export interface EngineStats {
@@ -127,6 +132,13 @@ export class DownloadEngine extends EventEmitter {
   private readonly candidates = new Map<string, PeerAddress>();
   private readonly bannedIds = new Set<string>();
   private readonly active = new Map<number, ActivePiece<Peer>>();
+  /**
+   * Active pieces that may still have blocks nobody was asked for (a superset: pieces whose
+   * blocks are all requested are dropped lazily). Helping with others' pieces scans this, not
+   * every active piece: in a 16-peer swarm ~250 pieces are active, and the scan ran on every
+   * `have` and every refill (the engine's top self-time function).
+   */
+  private readonly open = new Set<ActivePiece<Peer>>();
   private readonly verifying = new Set<number>();
   private readonly ownIdHex: string;
   private readonly originPrefixHex: string;
@@ -179,7 +191,10 @@ export class DownloadEngine extends EventEmitter {
       if (this.ticks % 10 === 0) this.unchoke.rotate();
       this.dial();
       // A peer turning stalled frees its pieces for the origin, but no event says so.
-      if ([...this.peers.values()].some((p) => this.stalled(p))) this.fillAll();
+      if ([...this.peers.values()].some((p) => this.stalled(p))) {
+        this.pickGeneration++;
+        this.fillAll();
+      }
       if (this.o.logger.isLevelEnabled('debug')) {
         const peers = [...this.peers.values()].map((p) => ({
           peer: p.key,
@@ -337,6 +352,7 @@ export class DownloadEngine extends EventEmitter {
       closed: false,
       filling: false,
       nothingToPickAt: 0,
+      haveGeneration: 0,
     };
     this.peers.set(key, peer);
     this.o.logger.debug({ peer: key, incoming, origin: peer.isOrigin }, 'peer connected');
@@ -352,7 +368,11 @@ export class DownloadEngine extends EventEmitter {
         this.ban(peer, `sent a ${block.length}-byte block for piece ${index} at ${offset}`);
       }
     });
-    wire.on('choke', () => queueMicrotask(() => this.fillAll()));
+    wire.on('choke', () => {
+      // Pieces this peer was serving may now be the origin's to send (pickFromOrigin).
+      this.pickGeneration++;
+      queueMicrotask(() => this.fillAll());
+    });
     // bittorrent-protocol times out one request per period; a peer that sat on a full queue
     // for 30 s would hold the rest for half an hour. Drop it and let others take its blocks.
     wire.on('timeout', () => {
@@ -392,7 +412,9 @@ export class DownloadEngine extends EventEmitter {
       if (peer.isSeed) this.picker.removeSeed();
       else this.picker.removePeer((i) => peer.wire.peerPieces.get(i));
     }
-    for (const piece of this.active.values()) piece.dropPeer(peer);
+    for (const piece of this.active.values()) {
+      if (piece.dropPeer(peer) > 0) this.open.add(piece);
+    }
     peer.outstanding = 0;
     peer.uploader.close();
     this.pickGeneration++;
@@ -427,7 +449,7 @@ export class DownloadEngine extends EventEmitter {
     } else {
       this.picker.addHave(index);
     }
-    this.pickGeneration++;
+    peer.haveGeneration++;
     this.afterAvailabilityChange(peer, index);
   }
 
@@ -442,7 +464,22 @@ export class DownloadEngine extends EventEmitter {
         index !== undefined ? !this.o.pieces.has(index) : this.peerHasSomethingWeNeed(peer);
       if (useful) peer.wire.interested();
     }
+    // A have for a piece we hold or are verifying gives us nothing to ask for; and a peer whose
+    // queue is above the refill mark gets refilled by its next block anyway. Each peer hears a
+    // have from every other for every piece, so refilling on each one was most of the engine's
+    // CPU in a swarm.
+    if (index !== undefined && (this.o.pieces.has(index) || this.verifying.has(index))) return;
+    if (!this.belowRefillMark(peer)) return;
     this.fill(peer);
+  }
+
+  /**
+   * Refills go out in batches: once a quarter of the queue has drained, the refill leaves in one
+   * corked write instead of one 17-byte request per block received (syscalls were 9% of the
+   * main thread at 1 GiB). A peer never filled yet (depth 0) is below the mark.
+   */
+  private belowRefillMark(peer: Peer): boolean {
+    return peer.depth === 0 || peer.outstanding <= peer.depth - Math.max(1, peer.depth >> 2);
   }
 
   private peerHas(peer: Peer, index: number): boolean {
@@ -502,29 +539,33 @@ export class DownloadEngine extends EventEmitter {
     // pulled from the origin at full speed until they did would take a fifth of the file from it.
     const swarming = peer.isOrigin && this.leecherCount() > 0;
     // 2. Start a new piece, if the memory budget allows.
-    if (peer.nothingToPickAt !== this.pickGeneration && this.pool.available > 0) {
+    const generation = this.pickGeneration + peer.haveGeneration;
+    if (peer.nothingToPickAt !== generation && this.pool.available > 0) {
       const index = swarming ? this.pickFromOrigin(peer, others, elsewhere) : this.pickFrom(peer);
       if (index !== null) {
         const buffer = this.pool.acquire()!;
         const length = pieceSize(index, this.meta.length, this.meta.pieceLength);
         const piece = new ActivePiece<Peer>(index, length, buffer);
         this.active.set(index, piece);
+        this.open.add(piece);
         peer.assigned.add(index);
         return { piece, block: 0 };
       }
     }
     // 3. Help with pieces others started (the budget is spent, or nothing new is left).
-    for (const piece of this.active.values()) {
-      if (!this.peerHas(peer, piece.index) || elsewhere(piece.index)) continue;
+    for (const piece of this.open) {
       const block = piece.nextMissing();
-      if (block >= 0) return { piece, block };
+      if (block < 0) {
+        this.open.delete(piece);
+        continue;
+      }
+      if (!this.peerHas(peer, piece.index) || elsewhere(piece.index)) continue;
+      return { piece, block };
     }
     // 4. Endgame: duplicate requests for blocks still in flight elsewhere (not to the origin
     // for pieces that other peers have: 8 clients in endgame at once made up half of the
     // origin's load in the 8-client swarm test).
-    const unstarted =
-      this.meta.pieceCount - this.picker.completed - this.active.size - this.verifying.size;
-    if (endgamePolicy.isEndgame(unstarted)) {
+    if (this.inEndgame()) {
       for (const piece of this.active.values()) {
         if (!this.peerHas(peer, piece.index) || elsewhere(piece.index)) continue;
         const block = piece.duplicateCandidate(peer, endgamePolicy.maxRequestsPerBlock);
@@ -534,12 +575,18 @@ export class DownloadEngine extends EventEmitter {
     return null;
   }
 
+  private inEndgame(): boolean {
+    const unstarted =
+      this.meta.pieceCount - this.picker.completed - this.active.size - this.verifying.size;
+    return endgamePolicy.isEndgame(unstarted);
+  }
+
   private pickFrom(peer: Peer): number | null {
     const index = this.picker.pick(
       (i) => this.peerHas(peer, i),
       (i) => this.active.has(i) || this.verifying.has(i),
     );
-    if (index === null) peer.nothingToPickAt = this.pickGeneration;
+    if (index === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
     return index;
   }
 
@@ -565,7 +612,7 @@ export class DownloadEngine extends EventEmitter {
       // A super-seeding origin advertises each peer its own few pieces: they are ours to take,
       // and waiting or partitioning would only leave its uplink idle.
       const offered = this.picker.pick(peerHas, busy);
-      if (offered === null) peer.nothingToPickAt = this.pickGeneration;
+      if (offered === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
       return offered;
     }
     const { k, rank } = this.originPartition();
@@ -573,7 +620,7 @@ export class DownloadEngine extends EventEmitter {
     if (mine !== null) return mine;
     if (peer.assigned.size > 0 || this.originShouldWait(others, elsewhere)) return null;
     const any = this.picker.pick(peerHas, busy);
-    if (any === null) peer.nothingToPickAt = this.pickGeneration;
+    if (any === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
     return any;
   }
 
@@ -638,7 +685,10 @@ export class DownloadEngine extends EventEmitter {
       peer.outstanding = Math.max(0, peer.outstanding - 1);
       const current = this.active.get(index);
       if (err) {
-        current?.requestFailed(block, peer);
+        if (current) {
+          current.requestFailed(block, peer);
+          this.open.add(current);
+        }
         if (!peer.filling && !peer.closed) this.fill(peer);
         return;
       }
@@ -668,9 +718,7 @@ export class DownloadEngine extends EventEmitter {
       }
       if (piece.complete) this.verify(piece);
     }
-    // Refill in batches: a quarter of the queue at once leaves in one corked write instead of
-    // one 17-byte request per block received (syscalls were 9% of the main thread at 1 GiB).
-    if (peer.outstanding <= peer.depth - Math.max(1, peer.depth >> 2)) this.fill(peer);
+    if (this.belowRefillMark(peer)) this.fill(peer);
   }
 
   // ---- verification ------------------------------------------------------------------------
@@ -678,8 +726,10 @@ export class DownloadEngine extends EventEmitter {
   private verify(piece: ActivePiece<Peer>): void {
     const { index } = piece;
     this.active.delete(index);
+    this.open.delete(piece);
     this.verifying.add(index);
     for (const peer of piece.senders) peer.assigned.delete(index);
+    let refill = false;
     for (const peer of piece.requestedFrom()) {
       // Only possible in endgame: cancel whatever is still in flight for this piece.
       for (let b = 0; b < piece.blockCount; b++) {
@@ -691,6 +741,7 @@ export class DownloadEngine extends EventEmitter {
       .then(async (digest) => {
         if (Buffer.compare(Buffer.from(digest), Buffer.from(pieceHash(this.meta, index))) !== 0) {
           this.onBadPiece(piece);
+          refill = true;
           return;
         }
         await this.o.file.write(piece.buffer, index * this.meta.pieceLength);
@@ -706,8 +757,13 @@ export class DownloadEngine extends EventEmitter {
       })
       .finally(() => {
         this.verifying.delete(index);
+        // Only a spent memory budget (or a piece to fetch again) kept peers from asking for more;
+        // otherwise their next block or have refills them. A refill of every peer per verified
+        // piece was a sixth of the engine's CPU in a 16-peer swarm. In endgame idle peers are
+        // the ones to ask for duplicates, and no block of theirs will wake them: refill all.
+        if (this.pool.available === 0 || this.inEndgame()) refill = true;
         this.pool.release(piece.buffer);
-        if (!this.closed) this.fillAll();
+        if (refill && !this.closed) this.fillAll();
       });
   }
 

@@ -4,7 +4,8 @@ import { bitGet, bitSet, emptyBitfield } from './resume-record.js';
 
 /**
  * What this client can upload: the verified pieces of its own file, read back from disk with
- * positional reads (core's WireUploader validates requests against `has` before reading).
+ * synchronous positional reads (PartFile.readBlock says why); core's WireUploader validates
+ * requests against `has` before reading.
  */
 export class LocalPieces implements PieceReader {
   readonly meta: TorrentMeta;
@@ -58,6 +59,10 @@ export class LocalPieces implements PieceReader {
     if (!this.file || !this.has(index)) {
       return Promise.reject(new Error(`piece ${index} is not available`));
     }
-    return this.file.read(index * this.meta.pieceLength + offset, length);
+    try {
+      return Promise.resolve(this.file.readBlock(index * this.meta.pieceLength + offset, length));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -76,6 +77,22 @@ export class PartFile {
     } catch (err) {
       throw toDiskError(this.path, err);
     }
+  }
+
+  /**
+   * Reads a block to upload, synchronously: it was written moments ago, so it comes from the
+   * page cache in microseconds, while an async read costs two thread-pool hand-offs per 16 KiB
+   * block (a tenth of dist-get's main thread in a 16-peer swarm). As dist-seed reads.
+   */
+  readBlock(position: number, length: number): Uint8Array {
+    const target = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.handle.fd, target, done, length - done, position + done);
+      if (n === 0) throw new Error(`${this.path} is shorter than expected`);
+      done += n;
+    }
+    return target;
   }
 
   /** Reads exactly `length` bytes at `position` into `into` (or a new buffer). */

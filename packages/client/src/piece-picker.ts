@@ -97,7 +97,7 @@ export class RarestFirstPicker {
       let seen = 0;
       for (let k = 0; k < n; k++) {
         const i = (start + k) % n;
-        if (this.done[i] === 1 || skip(i) || !peerHas(i)) continue;
+        if (this.done[i] === 1 || !peerHas(i) || skip(i)) continue;
         seen++;
         if (this.random() * seen < 1) chosen = i;
       }
@@ -108,7 +108,8 @@ export class RarestFirstPicker {
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const a = this.availability[i]!;
-      if (a >= bestAvailability || this.done[i] === 1 || skip(i) || !peerHas(i)) continue;
+      // peerHas (one bit) before skip (the engine's map lookups): it is the cheaper test.
+      if (a >= bestAvailability || this.done[i] === 1 || !peerHas(i) || skip(i)) continue;
       best = i;
       bestAvailability = a;
       if (a <= 1) break; // nothing is rarer than the one peer that has it

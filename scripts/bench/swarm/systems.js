@@ -28,6 +28,21 @@ const OUR_TRACKER_PORT = 6969;
 const OPENTRACKER_PORT = 6970;
 const HTTP_PORT = 8080;
 
+/**
+ * Node's own flags for our seeder and downloaders, for looking into their CPU use:
+ * SWARM_PROFILE=DIR writes a V8 CPU profile per process into DIR/NAME (when the process exits,
+ * which SIGTERM lets it do); SWARM_NODE_FLAGS adds flags (e.g. "--trace-deopt", whose output
+ * SWARM_TRACE keeps for dist-get).
+ */
+function nodeFlags(name) {
+  const flags = (process.env['SWARM_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const dir = process.env['SWARM_PROFILE'];
+  if (!dir) return flags;
+  const into = join(dir, name);
+  mkdirSync(into, { recursive: true });
+  return [...flags, '--cpu-prof', '--cpu-prof-dir', into];
+}
+
 function nsRun(ctx, host, cmd, args, opts) {
   const [c, a] = ctx.net.exec(host, cmd, args);
   return start(c, a, opts);
@@ -173,6 +188,7 @@ export const ours = {
       ctx.origin,
       'node',
       [
+        ...nodeFlags('seed'),
         BIN.seed,
         root,
         '--tracker',
@@ -216,6 +232,7 @@ export const ours = {
       host,
       'node',
       [
+        ...nodeFlags(`get-${host.name}`),
         BIN.get,
         ctx.fileName,
         '--tracker',
@@ -230,7 +247,7 @@ export const ours = {
         '900',
         '--json',
         '--log-level',
-        'warn',
+        process.env['SWARM_GET_LOG_LEVEL'] ?? 'warn',
         ...ctx.ourGetArgs,
       ],
       { stdout: 'pipe', stderrTo: stderr },
@@ -239,8 +256,13 @@ export const ours = {
       let buffered = '';
       let completeAt = null;
       const trace = process.env['SWARM_TRACE'];
+      // SWARM_TRACE=DIR keeps each peer's JSON lines, stamped, for looking into a slow run, and
+      // its log lines (pino's carry their own time; SWARM_GET_LOG_LEVEL=info for more of them).
+      if (trace) {
+        appendFileSync(join(trace, `${host.name}.jsonl`), `${Date.now()} spawned\n`);
+        proc.child.stderr?.on('data', (d) => appendFileSync(join(trace, `${host.name}.log`), d));
+      }
       proc.child.stdout.on('data', (d) => {
-        // SWARM_TRACE=DIR keeps each peer's JSON lines, stamped, for looking into a slow run.
         if (trace) appendFileSync(join(trace, `${host.name}.jsonl`), `${Date.now()} ${String(d)}`);
         buffered += String(d);
         let nl;
