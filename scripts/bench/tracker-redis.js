@@ -8,16 +8,16 @@
 // Options: --duration S (default 5), --connections N (default 64), --trackers N (Redis-backed
 // tracker processes sharing the Redis, default 1). Needs a build (pnpm build), wrk, redis-server.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds, freePort } from './lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LUA = fileURLToPath(new URL('tracker-announce.lua', import.meta.url));
 const TRACKER = join(ROOT, 'packages/tracker/bin/dist-tracker.js');
-const CLK_TCK = 100;
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,22 +42,8 @@ function cleanup() {
 process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function redisCli(port, ...args) {
   return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
-}
-
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 async function startRedis(dir) {

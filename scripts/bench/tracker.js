@@ -13,14 +13,13 @@
 // bittorrent-tracker). Needs a build (pnpm build) and: wrk, opentracker, taskset.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds, freePort } from './lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LUA = fileURLToPath(new URL('tracker-announce.lua', import.meta.url));
-const CLK_TCK = 100;
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,17 +62,6 @@ const MODES = [
   { name: `keep-alive, ${CONNECTIONS} conns`, close: false },
   { name: `new connection per announce, ${CONNECTIONS} conns`, close: true },
 ];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const children = new Set();
 process.on('exit', () => {
@@ -169,12 +157,6 @@ async function startTracker(name, tmp) {
 }
 
 let stopping = false;
-
-/** The tracker's own process (taskset execs it, so the PID is the same). */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

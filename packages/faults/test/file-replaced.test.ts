@@ -1,38 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMetainfo } from '@distributor/core';
 import { startOrigin, waitForSwarm } from './helpers/origin.js';
-import {
-  killAll,
-  makeFile,
-  removeDir,
-  sha1OfFile,
-  startGetProc,
-  summaryOf,
-  tempDir,
-  waitFor,
-} from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { makeFile, sha1OfFile, startGetProc, summaryOf, waitFor } from './helpers/procs.js';
+import { faultFile } from './helpers/fault-file.js';
 
 const SIZE = 32 * 1024 * 1024;
 const CLIENTS = 4;
 // An operator's retry loop around dist-get, bounded: a client whose version disappeared from
 // the origin mid-download fails cleanly and the rerun fetches the new one.
 const ATTEMPTS = 3;
-const tally = new Tally('file-replaced');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-
-afterAll(async () => {
-  await killAll();
-  await removeDir(dir);
-  tally.save();
-});
+const { tally, dir } = faultFile('file-replaced');
 
 async function replaceWhileDownloading(inPlace: boolean) {
   const how = inPlace ? 'overwritten in place' : 'replaced by rename';
@@ -41,20 +21,20 @@ async function replaceWhileDownloading(inPlace: boolean) {
     `the published file ${how} (same name, new content) while ${CLIENTS} dist-get run`,
     'every client ends with the old or the new file byte-identical and reports its info hash',
   );
-  const files = join(dir, inPlace ? 'files-a' : 'files-b');
+  const files = join(dir(), inPlace ? 'files-a' : 'files-b');
   await mkdir(files);
   const path = join(files, 'payload.bin');
   const oldSha = await makeFile(path, SIZE);
-  const staged = join(dir, inPlace ? 'new-a.bin' : 'new-b.bin');
+  const staged = join(dir(), inPlace ? 'new-a.bin' : 'new-b.bin');
   const newSha = await makeFile(staged, SIZE);
   const origin = await startOrigin({
     filesDir: files,
-    stateDir: join(dir, inPlace ? 'state-a' : 'state-b'),
+    stateDir: join(dir(), inPlace ? 'state-a' : 'state-b'),
     name: 'payload.bin',
   });
   const { trackerUrl } = origin;
   const oldHash = origin.meta.infoHash;
-  const outputs = Array.from({ length: CLIENTS }, (_, i) => join(dir, `${inPlace}-out-${i}.bin`));
+  const outputs = Array.from({ length: CLIENTS }, (_, i) => join(dir(), `${inPlace}-out-${i}.bin`));
   const attempt = (i: number) =>
     startGetProc('payload.bin', {
       tracker: trackerUrl,

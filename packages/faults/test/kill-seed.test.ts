@@ -1,35 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startOrigin, waitForHashCache, waitForSwarm } from './helpers/origin.js';
 import {
   differingBytes,
   errorLines,
-  killAll,
   makeFile,
-  removeDir,
   sha1OfFile,
   startGetProc,
   startSeedProc,
-  tempDir,
   waitFor,
 } from './helpers/procs.js';
 import type { Proc } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 
 const SIZE = 48 * 1024 * 1024;
-const tally = new Tally('kill-seed');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-
-afterAll(async () => {
-  await killAll();
-  await removeDir(dir);
-  tally.save();
-});
+const { tally, dir } = faultFile('kill-seed');
 
 describe('kill -9 of dist-seed mid-swarm', () => {
   it('the swarm completes without the origin; the restart republishes from its cache', async () => {
@@ -38,14 +24,14 @@ describe('kill -9 of dist-seed mid-swarm', () => {
       'SIGKILL of dist-seed the moment the first of 3 dist-get completes',
       'both finish byte-identical from the peer; restart publishes without hashing again',
     );
-    const files = join(dir, 'files');
-    const stateDir = join(dir, 'state');
+    const files = join(dir(), 'files');
+    const stateDir = join(dir(), 'state');
     await mkdir(files);
     const source = join(files, 'payload.bin');
     const expected = await makeFile(source, SIZE);
     const origin = await startOrigin({ filesDir: files, stateDir, name: 'payload.bin' });
     const { trackerUrl, meta } = origin;
-    const outputs = ['a', 'b', 'c'].map((n) => join(dir, `out-${n}`, 'payload.bin'));
+    const outputs = ['a', 'b', 'c'].map((n) => join(dir(), `out-${n}`, 'payload.bin'));
     for (const o of outputs) await mkdir(join(o, '..'));
 
     // A starts first; B and C a little later, so that when A completes (and holds every
@@ -100,13 +86,13 @@ describe('kill -9 of dist-seed mid-swarm', () => {
     // And it serves again: a fresh client completes with the origin back.
     const d = startGetProc('payload.bin', {
       tracker: trackerUrl,
-      output: join(dir, 'out-d.bin'),
+      output: join(dir(), 'out-d.bin'),
       seedTime: 0,
     });
     const dr = await d.done;
     if (dr.code !== 0) row.crashes++;
     expect(dr.code).toBe(0);
-    expect(await sha1OfFile(join(dir, 'out-d.bin'))).toBe(expected);
+    expect(await sha1OfFile(join(dir(), 'out-d.bin'))).toBe(expected);
     row.note = `${incompleteAtKill} of 3 clients were still downloading at the kill`;
     process.stdout.write(`${row.note}\n`);
     row.result = 'pass';

@@ -1,43 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BIN,
   differingBytes,
   errorLines,
-  killAll,
   makeFile,
-  removeDir,
   sha1OfFile,
   sleep,
   startGetProc,
   startProc,
   startSeedProc,
-  tempDir,
 } from './helpers/procs.js';
 import type { Proc } from './helpers/procs.js';
 import { StarNetwork } from './helpers/netns.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 
 const SIZE = 24 * 1024 * 1024;
 // Each host's uplink is shaped so that a download lasts seconds, long enough to cut a link
 // in the middle of it.
 const RATE_MBIT = 40;
 const isRoot = process.getuid?.() === 0;
-const tally = new Tally('link-cut');
-let dir: string;
 let net: StarNetwork | null = null;
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-
-afterAll(async () => {
-  await killAll();
-  net?.destroy();
-  await removeDir(dir);
-  tally.save();
-});
+const { tally, dir } = faultFile('link-cut', () => net?.destroy());
 
 const haveBytes = (p: Proc) => {
   const lines = p.json().filter((l) => l['type'] === 'progress' || l['type'] === 'complete');
@@ -63,7 +48,7 @@ describe('a peer link cut and restored (network namespaces)', () => {
     const origin = net.addHost(1, RATE_MBIT);
     const a = net.addHost(2, RATE_MBIT);
     const b = net.addHost(3, RATE_MBIT);
-    const files = join(dir, 'files');
+    const files = join(dir(), 'files');
     await mkdir(files);
     const source = join(files, 'payload.bin');
     const expected = await makeFile(source, SIZE);
@@ -76,7 +61,7 @@ describe('a peer link cut and restored (network namespaces)', () => {
     );
     const seed = startSeedProc([files], {
       tracker: trackerUrl,
-      stateDir: join(dir, 'state'),
+      stateDir: join(dir(), 'state'),
       bind: origin.address,
       netns: origin.ns,
     });
@@ -85,7 +70,7 @@ describe('a peer link cut and restored (network namespaces)', () => {
     // A starts first and stays to seed, so B has a second source that is ahead of it.
     const getA = startGetProc('payload.bin', {
       tracker: trackerUrl,
-      output: join(dir, 'a.bin'),
+      output: join(dir(), 'a.bin'),
       bind: a.address,
       netns: a.ns,
       seedTime: 60,
@@ -93,7 +78,7 @@ describe('a peer link cut and restored (network namespaces)', () => {
     await getA.waitForJson('A at 40%', (l) => (l['haveBytes'] as number) >= SIZE * 0.4, 30_000);
     const getB = startGetProc('payload.bin', {
       tracker: trackerUrl,
-      output: join(dir, 'b.bin'),
+      output: join(dir(), 'b.bin'),
       bind: b.address,
       netns: b.ns,
       seedTime: 0,
@@ -120,8 +105,8 @@ describe('a peer link cut and restored (network namespaces)', () => {
         code: 0,
         stderr: [],
       });
-      const got = await sha1OfFile(join(dir, out));
-      if (got !== expected) row.wrongBytes += await differingBytes(join(dir, out), source);
+      const got = await sha1OfFile(join(dir(), out));
+      if (got !== expected) row.wrongBytes += await differingBytes(join(dir(), out), source);
       expect(got).toBe(expected);
     }
     // Progress during the cut came from A: the origin was unreachable.

@@ -1,37 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startOrigin, waitForSwarm } from './helpers/origin.js';
 import {
   differingBytes,
   errorLines,
-  killAll,
   makeFile,
-  removeDir,
   sha1OfFile,
   sleep,
   startGetProc,
   startTrackerProc,
-  tempDir,
   waitFor,
 } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 
 const SIZE = 48 * 1024 * 1024;
 const RENEW_SEC = 2;
 const CLIENTS = 3;
-const tally = new Tally('tracker-restart');
-let dir: string;
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-
-afterAll(async () => {
-  await killAll();
-  await removeDir(dir);
-  tally.save();
-});
+const { tally, dir } = faultFile('tracker-restart');
 
 describe('dist-tracker restart mid-swarm', () => {
   it('transfers continue, the registry is back within one renew interval, no client fails', async () => {
@@ -40,18 +26,18 @@ describe('dist-tracker restart mid-swarm', () => {
       `SIGKILL of dist-tracker (memory store) once ${CLIENTS} dist-get joined; restart 0.5 s later`,
       `all clients exit 0 byte-identical; registry back ≤ 1 renew interval (${RENEW_SEC} s)`,
     );
-    const files = join(dir, 'files');
+    const files = join(dir(), 'files');
     await mkdir(files);
     const source = join(files, 'payload.bin');
     const expected = await makeFile(source, SIZE);
     const origin = await startOrigin({
       filesDir: files,
-      stateDir: join(dir, 'state'),
+      stateDir: join(dir(), 'state'),
       name: 'payload.bin',
       seedArgs: ['--renew-interval', String(RENEW_SEC), '--lease-ttl', '30'],
     });
     const { trackerUrl, trackerPort, meta } = origin;
-    const outputs = Array.from({ length: CLIENTS }, (_, i) => join(dir, `out-${i}.bin`));
+    const outputs = Array.from({ length: CLIENTS }, (_, i) => join(dir(), `out-${i}.bin`));
     const clients = outputs.map((output) =>
       startGetProc('payload.bin', { tracker: trackerUrl, output, seedTime: 5 }),
     );
@@ -97,13 +83,13 @@ describe('dist-tracker restart mid-swarm', () => {
     // A client that arrives after the restart finds the file by name again.
     const late = startGetProc('payload.bin', {
       tracker: trackerUrl,
-      output: join(dir, 'late.bin'),
+      output: join(dir(), 'late.bin'),
       seedTime: 0,
     });
     const lr = await late.done;
     if (lr.code !== 0) row.crashes++;
     expect({ code: lr.code, stderr: errorLines(lr.stderr) }).toEqual({ code: 0, stderr: [] });
-    expect(await sha1OfFile(join(dir, 'late.bin'))).toBe(expected);
+    expect(await sha1OfFile(join(dir(), 'late.bin'))).toBe(expected);
     expect(restarted.proc.alive()).toBe(true);
     row.note =
       `registry repopulated ${repopulatedMs} ms after the restart; ` +

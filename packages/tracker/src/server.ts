@@ -51,6 +51,13 @@ export async function createStore(config: TrackerConfig, clock: Clock): Promise<
   });
 }
 
+/** A networked store (Redis) can say when it is connected; the memory store always is. */
+function hasReadiness(
+  store: TrackerStore,
+): store is TrackerStore & { ready(ms: number): Promise<void> } {
+  return typeof (store as { ready?: unknown }).ready === 'function';
+}
+
 /** The handout policy a config names. */
 export function createHandoutPolicy(config: TrackerConfig): HandoutPolicy {
   return config.handout === 'topology'
@@ -90,13 +97,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const ownStore = typeof storeOption !== 'object';
   const topology = loadTopology(config.topology);
   const store = typeof storeOption === 'object' ? storeOption : await createStore(config, clock);
-  if (ownStore && !(store instanceof MemoryStore) && 'ready' in store) {
+  if (ownStore && hasReadiness(store)) {
     // Start even when Redis is away: announces fail fast and /healthz says so until it returns.
-    await (store as TrackerStore & { ready(ms: number): Promise<void> })
-      .ready(5000)
-      .catch((err: unknown) => {
-        logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
-      });
+    await store.ready(5000).catch((err: unknown) => {
+      logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
+    });
   }
   const metrics = new TrackerMetrics(store);
   const policy = handoutPolicy ?? createHandoutPolicy(config);

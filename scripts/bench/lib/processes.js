@@ -1,4 +1,4 @@
-// Child-process plumbing shared by the loopback benchmarks (bench:get, bench:seed): start a
+// Child-process plumbing shared by the loopback benchmarks (bench:get, bench:seed, bench:tracker, tracker-redis): start a
 // process with its output captured, stop it (TERM, then KILL), read its CPU time, wait for a
 // condition, find a free port. Every started child is tracked, so a benchmark can stop them all
 // on the way out.

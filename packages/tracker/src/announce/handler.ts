@@ -130,7 +130,8 @@ export function createHotPath(ctx: HotPathContext) {
    */
   function announce(req: HotRequest, reply: HotReply): Promise<void> | undefined {
     const started = performance.now();
-    const query = parseAnnounceQuery(queryOf(req.url), limits);
+    const rawQuery = queryOf(req.url);
+    const query = parseAnnounceQuery(rawQuery, limits);
     if (query instanceof QueryFailure) {
       fail(reply, query.reason, 'bad_request');
       return;
@@ -180,7 +181,7 @@ export function createHotPath(ctx: HotPathContext) {
       metrics.observe('announce', (performance.now() - started) / 1000);
       if (onAnnounce) {
         try {
-          onAnnounce(query, address, outcome, queryOf(req.url), location);
+          onAnnounce(query, address, outcome, rawQuery, location);
         } catch (err) {
           logger.warn({ err }, 'status recording failed');
         }

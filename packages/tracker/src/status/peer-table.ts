@@ -46,10 +46,6 @@ export class PeerTable {
     return this.keys.length;
   }
 
-  has(key: string): boolean {
-    return this.slots.has(key);
-  }
-
   slotOf(key: string): number | undefined {
     return this.slots.get(key);
   }
@@ -116,9 +112,6 @@ export class PeerTable {
   }
   lastProgressAtOf(slot: number): number {
     return this.lastProgressAt[slot]!;
-  }
-  firstSeenAtOf(slot: number): number {
-    return this.firstSeenAt[slot]!;
   }
   locationAt(slot: number): string | null {
     return this.locations[slot]!;
