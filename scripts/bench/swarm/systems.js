@@ -365,14 +365,24 @@ const ARIA_COMMON = [
   '--file-allocation=none',
 ];
 
+/**
+ * The origin side both third-party BitTorrent systems share: a directory holding a link to the
+ * source file, and opentracker on the origin.
+ */
+async function btOrigin(ctx, name) {
+  const dir = join(ctx.work, `${name}-origin`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, ctx.fileName);
+  ctx.linkSource(file);
+  const tracker = await startOpentracker(ctx, join(ctx.work, `${name}-ot`));
+  return { dir, file, tracker };
+}
+
 export const aria2c = {
   name: 'aria2c',
   label: 'aria2c + opentracker',
   async startOrigin(ctx) {
-    const dir = join(ctx.work, 'aria2-origin');
-    mkdirSync(dir, { recursive: true });
-    ctx.linkSource(join(dir, ctx.fileName));
-    const tracker = await startOpentracker(ctx, join(ctx.work, 'aria2-ot'));
+    const { dir, tracker } = await btOrigin(ctx, 'aria2');
     const stderr = [];
     const seed = nsRun(
       ctx,
@@ -411,11 +421,7 @@ export const ctorrent = {
   name: 'ctorrent',
   label: 'ctorrent + opentracker',
   async startOrigin(ctx) {
-    const dir = join(ctx.work, 'ctorrent-origin');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, ctx.fileName);
-    ctx.linkSource(file);
-    const tracker = await startOpentracker(ctx, join(ctx.work, 'ctorrent-ot'));
+    const { dir, file, tracker } = await btOrigin(ctx, 'ctorrent');
     // -f: the origin's copy is the source itself, no need to hash it again
     const seed = nsRun(
       ctx,
