@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { sumTotals } from './totals.js';
 import {
   PEER4_RECORD,
   PEER6_RECORD,
@@ -275,16 +276,9 @@ export class MemoryStore implements TrackerStore {
   }
 
   async totals(): Promise<SwarmTotals> {
-    let swarms = 0;
-    let seeds = 0;
-    let leechers = 0;
-    for (const swarm of this.swarms.values()) {
-      if (swarm.size === 0) continue;
-      swarms++;
-      seeds += swarm.seeds;
-      leechers += swarm.leechers;
-    }
-    return { swarms, seeds, leechers };
+    return sumTotals(
+      Array.from(this.swarms.values(), (s) => ({ complete: s.seeds, incomplete: s.leechers })),
+    );
   }
 
   async publish(request: PublishRequest, ttlSec: number): Promise<RegistryEntry> {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { sumTotals } from './totals.js';
 import { parseRedisUrl } from './redis-url.js';
 import {
   PEER4_RECORD,
@@ -422,17 +423,7 @@ export class RedisStore implements TrackerStore {
     const now = this.clock.now();
     // Bounded: a status figure is not worth an unbounded scan of a huge deployment.
     const hashes = await this.liveSwarms(now, 100_000);
-    const stats = await this.counts(hashes, now);
-    let swarms = 0;
-    let seeds = 0;
-    let leechers = 0;
-    for (const s of stats) {
-      if (s.complete + s.incomplete === 0) continue;
-      swarms++;
-      seeds += s.complete;
-      leechers += s.incomplete;
-    }
-    return { swarms, seeds, leechers };
+    return sumTotals(await this.counts(hashes, now));
   }
 
   async publish(request: PublishRequest, ttlSec: number): Promise<RegistryEntry> {
