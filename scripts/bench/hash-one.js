@@ -2,7 +2,8 @@
 // line with the time and this process's peak RSS (so the parent's memory is not counted).
 // It loads the hasher module alone, not all of core, so that the process's CPU seconds compare
 // with mktorrent's: what a hashing tool costs, not what loading parse-torrent costs.
-// `ours` times hashFile(): a pool started for the file and closed after it, as for a first file.
+// `ours` times hashFile(): the calling thread and a worker started for the file, as for a first
+// file.
 // `ours-warm` times a second file on a pool that has hashed one (the seeder's steady state); its
 // process CPU seconds cover both files, so it reports none.
 import { PieceHasher, hashFile } from '../../packages/core/dist/piece-hasher.js';

@@ -4,11 +4,11 @@
 // different implementation), median of N runs.
 //
 // What is timed: for the external tools, the whole process (spawn to exit). For ours, the
-// headline is the hashing call inside a node process that has already started (pool start-up,
-// hashing, change check and pool shutdown included; node's own start-up and module loading
-// not): what the seeder pays for its first file. The whole node process (spawn to exit) is
-// printed too, for the comparison as a command-line tool, and so is a second file hashed on
-// the same pool (`ours (warm pool)`: the seeder's steady state, start-up already paid).
+// headline is the one-shot hashFile() call inside a node process that has already started
+// (worker start-up, hashing and the change check included; node's own start-up and module
+// loading not): hashing one file from cold. The whole node process (spawn to exit) is printed
+// too, for the comparison as a command-line tool, and so is a second file hashed on a 2-worker
+// pool (`ours (warm pool)`: the seeder's steady state, start-up already paid).
 // Usage: pnpm bench:hash [--size-mib 1024] [--runs 5] [--dir /tmp]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';

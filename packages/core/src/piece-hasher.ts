@@ -4,7 +4,8 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DistError, FileChangedError } from './errors.js';
-import type { WorkerJob, WorkerReply } from './hash-protocol.js';
+import type { RangeJob, WorkerJob, WorkerReply } from './hash-protocol.js';
+import ranges from './hash-ranges.cjs';
 import { choosePieceLength, pieceCount } from './piece-length.js';
 
 export interface HashFileOptions {
@@ -35,6 +36,20 @@ const INLINE_LIMIT = 8 * 1024 * 1024;
 const JOB_BYTES = 16 * 1024 * 1024;
 /** The shrinking ranges at the end of a file stop at this size. */
 const MIN_JOB_BYTES = 1024 * 1024;
+/** The calling thread's read buffer, when it hashes too (see PieceHasherOptions). */
+const CALLER_READ_BYTES = 4 * 1024 * 1024;
+
+export interface PieceHasherOptions {
+  /** Worker threads; default one per core. */
+  workers?: number;
+  /**
+   * The calling thread takes ranges too, one at a time between event-loop turns (a range is at
+   * most 16 MiB, ~10 ms). For one-shot hashing, where a busy event loop harms nobody: a worker
+   * costs ~20 ms of CPU to start, so on two cores the calling thread and one worker finish a
+   * file sooner than two workers while the calling thread waits.
+   */
+  callingThread?: boolean;
+}
 
 interface PendingJob {
   job: WorkerJob;
@@ -56,13 +71,15 @@ interface PoolWorker {
  */
 export class PieceHasher {
   readonly size: number;
+  private readonly callingThread: boolean;
   private readonly workers: PoolWorker[] = [];
   private readonly queue: PendingJob[] = [];
   private nextJobId = 1;
   private closed = false;
 
-  constructor(options: { workers?: number } = {}) {
+  constructor(options: PieceHasherOptions = {}) {
     this.size = Math.max(1, options.workers ?? availableParallelism());
+    this.callingThread = options.callingThread ?? false;
   }
 
   /** Hashes every piece of a file; fails with FileChangedError if it changes meanwhile. */
@@ -81,45 +98,38 @@ export class PieceHasher {
       options.onProgress?.(hashed, length);
     };
 
-    if (length <= INLINE_LIMIT || this.size === 1) {
+    if (length <= INLINE_LIMIT || (this.size === 1 && !this.callingThread)) {
       hashInline(path, pieceLength, length, new Uint8Array(shared));
       progress(length);
     } else {
-      const bounds = splitRanges(
-        count,
-        Math.max(1, Math.floor(JOB_BYTES / pieceLength)),
-        Math.max(1, Math.floor(MIN_JOB_BYTES / pieceLength)),
-        this.size,
-      );
-      const nextRange = new SharedArrayBuffer(4);
-      const stop = new SharedArrayBuffer(4);
+      const job: RangeJob = {
+        path,
+        pieceLength,
+        fileLength: length,
+        bounds: splitRanges(
+          count,
+          Math.max(1, Math.floor(JOB_BYTES / pieceLength)),
+          Math.max(1, Math.floor(MIN_JOB_BYTES / pieceLength)),
+          this.size + (this.callingThread ? 1 : 0),
+        ),
+        nextRange: new SharedArrayBuffer(4),
+        stop: new SharedArrayBuffer(4),
+        digests: shared,
+      };
       // One helper job per worker; a worker busy elsewhere joins late or finds nothing left.
-      const helpers = Math.min(this.size, bounds.length - 1);
+      const helpers = Math.min(this.size, job.bounds.length - 1);
+      const threads = Array.from({ length: helpers }, () =>
+        this.run({ type: 'file', jobId: 0, ...job }, progress).then((reply) => {
+          if (reply.type === 'error') throw toError(path, reply);
+          if (reply.type === 'done') progress(reply.bytes);
+        }),
+      );
+      if (this.callingThread) threads.push(hashOnCallingThread(job, progress));
       try {
-        await Promise.all(
-          Array.from({ length: helpers }, () =>
-            this.run(
-              {
-                type: 'file',
-                jobId: 0,
-                path,
-                pieceLength,
-                fileLength: length,
-                bounds,
-                nextRange,
-                stop,
-                digests: shared,
-              },
-              progress,
-            ).then((reply) => {
-              if (reply.type === 'error') throw toError(path, reply);
-              if (reply.type === 'done') progress(reply.bytes);
-            }),
-          ),
-        );
+        await Promise.all(threads);
       } catch (err) {
         failed = true;
-        Atomics.store(new Int32Array(stop), 0, 1);
+        Atomics.store(new Int32Array(job.stop), 0, 1);
         throw err;
       }
     }
@@ -211,16 +221,41 @@ export class PieceHasher {
   }
 }
 
-/** Hashes one file with a pool created for the purpose. */
+/**
+ * Hashes one file with threads started for the purpose: the calling thread and a worker per
+ * other core (`workers` counts them all). The event loop runs between ranges, ~10 ms apart.
+ */
 export async function hashFile(
   path: string,
   options: HashFileOptions & { workers?: number } = {},
 ): Promise<HashFileResult> {
-  const hasher = new PieceHasher(options.workers === undefined ? {} : { workers: options.workers });
+  const threads = Math.max(1, options.workers ?? availableParallelism());
+  const hasher = new PieceHasher({ workers: Math.max(1, threads - 1), callingThread: threads > 1 });
   try {
     return await hasher.hashFile(path, options);
   } finally {
-    await hasher.close();
+    // The result does not wait for the worker to wind down; an unref'd worker holds nothing up.
+    hasher.close().catch(() => undefined);
+  }
+}
+
+/** The calling thread's share of a file: ranges off the shared counter, yielding between them. */
+async function hashOnCallingThread(
+  job: RangeJob,
+  progress: (bytes: number) => void,
+): Promise<void> {
+  const buffer = ranges.allocPageAligned(Math.max(CALLER_READ_BYTES, job.pieceLength));
+  const fd = openSync(job.path, 'r');
+  try {
+    for (let bytes; (bytes = ranges.hashNextRange(job, fd, buffer)) >= 0;) {
+      progress(bytes);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } catch (err) {
+    if (err instanceof ranges.FileShrankError) throw new FileChangedError(job.path, err.message);
+    throw err;
+  } finally {
+    closeSync(fd);
   }
 }
 

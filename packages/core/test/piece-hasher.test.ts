@@ -118,6 +118,39 @@ describe('PieceHasher', () => {
     expect(Buffer.from(result.pieces).equals(referencePieces(good, 1 << 20))).toBe(true);
   });
 
+  it.each([2, 3])(
+    'hashFile() with %i threads, the calling thread among them, matches a plain SHA-1 loop',
+    async (workers) => {
+      const path = join(tmp.dir, `one-shot-${workers}.bin`);
+      const size = 70 * 1024 * 1024 + 321;
+      writeFile(path, size, 20 + workers);
+      const seen: number[] = [];
+      const result = await hashFile(path, {
+        pieceLength: 1 << 20,
+        workers,
+        onProgress: (done) => seen.push(done),
+      });
+      expect(Buffer.from(result.pieces).equals(referencePieces(path, 1 << 20))).toBe(true);
+      expect(seen[seen.length - 1]).toBe(size);
+    },
+  );
+
+  it('hashFile() reports a file truncated under the calling thread as changed', async () => {
+    const path = join(tmp.dir, 'one-shot-truncated.bin');
+    writeFile(path, 128 * 1024 * 1024, 31);
+    let touched = false;
+    const run = hashFile(path, {
+      pieceLength: 1 << 20,
+      workers: 2,
+      onProgress: () => {
+        if (touched) return;
+        touched = true;
+        truncateSync(path, 2048);
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(FileChangedError);
+  });
+
   it('digests buffers on a worker, including SharedArrayBuffer-backed ones', async () => {
     const shared = new Uint8Array(new SharedArrayBuffer(1 << 16)).fill(42);
     const digest = await hasher.digest(shared);
