@@ -220,7 +220,18 @@ describe('announce query parser', () => {
     );
     const value = fc.oneof(
       fc.string({ maxLength: 30 }),
-      fc.constantFrom('%', '%z', '%00', '-1', '99999999999999999999', '1e3', 'started', '%%41'),
+      fc.constantFrom(
+        '%',
+        '%z',
+        '%00',
+        '-1',
+        '99999999999999999999',
+        '1e3',
+        'started',
+        '%%41',
+        'constructor',
+        '__proto__',
+      ),
       fc
         .uint8Array({ minLength: 20, maxLength: 20 })
         .map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
@@ -233,8 +244,10 @@ describe('announce query parser', () => {
         row.badInputs += 2;
         const parsed = parseAnnounceQuery(q);
         if (!(parsed instanceof QueryFailure)) {
-          expect(parsed.infoHash.length).toBe(20);
+          expect(parsed.infoHashHex).toMatch(/^[0-9a-f]{40}$/);
           expect(parsed.peerId.length).toBe(20);
+          expect(Buffer.from(parsed.peerKey, 'latin1').equals(parsed.peerId)).toBe(true);
+          expect(['started', 'completed', 'stopped', 'update']).toContain(parsed.event);
           expect(Number.isInteger(parsed.port)).toBe(true);
           expect(parsed.port).toBeGreaterThanOrEqual(0);
           expect(parsed.port).toBeLessThanOrEqual(65535);

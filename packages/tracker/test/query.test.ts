@@ -39,7 +39,6 @@ describe('parseAnnounceQuery', () => {
     const q = ok(
       `${base}&uploaded=10&downloaded=20&left=30&event=started&numwant=80&compact=1&key=x`,
     );
-    expect(q.infoHash).toEqual(HASH);
     expect(q.infoHashHex).toBe(HASH.toString('hex'));
     expect(q.peerId).toEqual(peerId(1));
     expect(q).toMatchObject({
@@ -58,7 +57,7 @@ describe('parseAnnounceQuery', () => {
     const q = ok(
       `info_hash=${HASH.toString('hex')}&peer_id=${peerId(2).toString('hex')}&port=1&compact=0&no_peer_id=1`,
     );
-    expect(q.infoHash).toEqual(HASH);
+    expect(q.infoHashHex).toBe(HASH.toString('hex'));
     expect(q.peerId).toEqual(peerId(2));
     expect(q).toMatchObject({ uploaded: 0, downloaded: 0, left: undefined, event: 'update' });
     expect(q.numwant).toBeUndefined();
@@ -91,7 +90,13 @@ describe('parseAnnounceQuery', () => {
     expect(reason(`${base}&numwant=-1`)).toMatch(/^numwant must be/);
     expect(reason(`${base}&left=1e9`)).toMatch(/^left must be/);
     expect(reason(`${base}&event=bogus`)).toMatch(/^event must be/);
+    for (const inherited of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(reason(`${base}&event=${inherited}`)).toMatch(/^event must be/);
+    }
+    expect(reason(`${base}&uploaded=x`)).toBe('uploaded must be a non-negative integer');
+    expect(reason(`${base}&downloaded=-2`)).toBe('downloaded must be a non-negative integer');
     expect(reason(`${base}&port=6882`)).toBe('port given more than once');
+    expect(reason(`${base}&left=1&left=2`)).toBe('left given more than once');
     expect(reason(`${base}&x=${'a'.repeat(5000)}`)).toMatch(/^query string longer than/);
   });
 

@@ -9,8 +9,6 @@ import type { AnnounceEvent } from '../store/types.js';
 import { locationProblem } from '../topology/location.js';
 
 export interface AnnounceQuery {
-  /** 20 raw bytes. */
-  infoHash: Buffer;
   /** 40 lowercase hex digits. */
   infoHashHex: string;
   /** 20 raw bytes. */
@@ -64,11 +62,16 @@ function* pairs(query: string): Generator<[string, string]> {
   }
 }
 
-function hexValue(c: number): number {
+/** The value of each hex digit's character code below 0x80; -1 for every other character. */
+const HEX_VALUE = Int8Array.from({ length: 0x80 }, (_, c) => {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   return -1;
+});
+
+function hexValue(c: number): number {
+  return c < 0x80 ? HEX_VALUE[c]! : -1;
 }
 
 // Decoding happens synchronously, so one scratch buffer serves every request.
@@ -109,21 +112,27 @@ export function percentDecodeBytes(value: string): Buffer | null {
   return n < 0 ? null : Buffer.from(scratch.subarray(0, n));
 }
 
-/** A 20-byte id: raw bytes (BEP 3), or 40 hex digits for people typing URLs by hand. */
-function decodeId(name: string, value: string): Buffer | QueryFailure {
+/**
+ * Decodes a 20-byte id into the scratch buffer's first 20 bytes: raw bytes (BEP 3), or 40 hex
+ * digits for people typing URLs by hand. Callers take what they need from the scratch buffer
+ * (a hex string, a latin1 key, a copy) before decoding anything else.
+ */
+function decodeIdIntoScratch(name: string, value: string): QueryFailure | undefined {
   const n = decodeIntoScratch(value);
   if (n < 0) return new QueryFailure(`${name} has a malformed percent-escape`);
-  if (n === 20) {
-    const id = Buffer.allocUnsafe(20);
-    scratch.copy(id, 0, 0, 20);
-    return id;
-  }
+  if (n === 20) return undefined;
   if (n === 40) {
     const text = scratch.toString('latin1', 0, 40);
-    if (HEX.test(text)) return Buffer.from(text, 'hex');
-    return new QueryFailure(`${name} of 40 characters must be hex`);
+    if (!HEX.test(text)) return new QueryFailure(`${name} of 40 characters must be hex`);
+    scratch.write(text, 0, 20, 'hex');
+    return undefined;
   }
   return new QueryFailure(`${name} must be 20 bytes, got ${n}`);
+}
+
+/** A 20-byte id as 40 lowercase hex digits. */
+function decodeHexId(name: string, value: string): string | QueryFailure {
+  return decodeIdIntoScratch(name, value) ?? scratch.toString('hex', 0, 20);
 }
 
 /** A non-negative decimal integer up to 2^53; anything else is null. */
@@ -138,15 +147,23 @@ function parseCount(value: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-const EVENTS: Record<string, AnnounceEvent> = {
-  '': 'update',
-  empty: 'update',
-  // BEP 21: a partial seed that paused; for a tracker it is a regular announce.
-  paused: 'update',
-  started: 'started',
-  completed: 'completed',
-  stopped: 'stopped',
-};
+/** An absent count is undefined; a present one that is not a count is null. */
+function optionalCount(value: string | undefined): number | null | undefined {
+  return value === undefined ? undefined : parseCount(value);
+}
+
+// A Map, not an object literal: `event=constructor` must not find Object.prototype's.
+const EVENTS = new Map<string, AnnounceEvent>(
+  Object.entries({
+    '': 'update',
+    empty: 'update',
+    // BEP 21: a partial seed that paused; for a tracker it is a regular announce.
+    paused: 'update',
+    started: 'started',
+    completed: 'completed',
+    stopped: 'stopped',
+  }),
+);
 
 const ANNOUNCE_KEYS = [
   'info_hash',
@@ -162,8 +179,32 @@ const ANNOUNCE_KEYS = [
   'ip',
   'location',
 ] as const;
-type AnnounceKey = (typeof ANNOUNCE_KEYS)[number];
-const KEY_INDEX = new Map<string, number>(ANNOUNCE_KEYS.map((k, i) => [k, i]));
+// Indexes into ANNOUNCE_KEYS.
+const INFO_HASH = 0;
+const PEER_ID = 1;
+const PORT = 2;
+const UPLOADED = 3;
+const DOWNLOADED = 4;
+const LEFT = 5;
+const EVENT = 6;
+const NUMWANT = 7;
+const COMPACT = 8;
+const NO_PEER_ID = 9;
+const IP = 10;
+const LOCATION = 11;
+
+/**
+ * Which announce key `query` holds from `start` to `end` (exclusive), or -1. Compared in place:
+ * slicing each key out to look it up in a Map cost more than the rest of the parse.
+ */
+function keyAt(query: string, start: number, end: number): number {
+  const length = end - start;
+  for (let i = 0; i < ANNOUNCE_KEYS.length; i++) {
+    const key = ANNOUNCE_KEYS[i]!;
+    if (key.length === length && query.startsWith(key, start)) return i;
+  }
+  return -1;
+}
 
 /** Parses an announce query string (the part after `?`). */
 export function parseAnnounceQuery(
@@ -173,7 +214,7 @@ export function parseAnnounceQuery(
   if (query.length > limits.maxQueryLength) {
     return new QueryFailure(`query string longer than ${limits.maxQueryLength} characters`);
   }
-  // One pass, no per-pair allocations beyond the key and value slices.
+  // One pass; the only allocations are the values' slices.
   const values: (string | undefined)[] = new Array<string | undefined>(ANNOUNCE_KEYS.length);
   let pos = 0;
   while (pos <= query.length) {
@@ -183,8 +224,8 @@ export function parseAnnounceQuery(
       let eq = query.indexOf('=', pos);
       if (eq < 0 || eq > end) eq = end;
       // Other keys (key, trackerid, supportcrypto, ipv4, ...) are harmless and ignored.
-      const index = KEY_INDEX.get(query.slice(pos, eq));
-      if (index !== undefined) {
+      const index = keyAt(query, pos, eq);
+      if (index >= 0) {
         if (values[index] !== undefined) {
           return new QueryFailure(`${ANNOUNCE_KEYS[index]!} given more than once`);
         }
@@ -193,54 +234,43 @@ export function parseAnnounceQuery(
     }
     pos = end + 1;
   }
-  const raw = {
-    get: (key: AnnounceKey): string | undefined => values[KEY_INDEX.get(key)!],
-  };
 
-  const infoHashRaw = raw.get('info_hash');
+  const infoHashRaw = values[INFO_HASH];
   if (infoHashRaw === undefined) return new QueryFailure('missing info_hash');
-  const infoHash = decodeId('info_hash', infoHashRaw);
-  if (infoHash instanceof QueryFailure) return infoHash;
+  const infoHashHex = decodeHexId('info_hash', infoHashRaw);
+  if (infoHashHex instanceof QueryFailure) return infoHashHex;
 
-  const peerIdRaw = raw.get('peer_id');
+  const peerIdRaw = values[PEER_ID];
   if (peerIdRaw === undefined) return new QueryFailure('missing peer_id');
-  const peerId = decodeId('peer_id', peerIdRaw);
-  if (peerId instanceof QueryFailure) return peerId;
+  const peerIdFailure = decodeIdIntoScratch('peer_id', peerIdRaw);
+  if (peerIdFailure) return peerIdFailure;
+  const peerKey = scratch.toString('latin1', 0, 20);
+  const peerId = Buffer.allocUnsafe(20);
+  scratch.copy(peerId, 0, 0, 20);
 
-  const portRaw = raw.get('port');
+  const portRaw = values[PORT];
   if (portRaw === undefined) return new QueryFailure('missing port');
   const port = parseCount(portRaw);
   if (port === null || port < 1 || port > 65535) {
     return new QueryFailure('port must be an integer from 1 to 65535');
   }
 
-  const counts: Record<'uploaded' | 'downloaded' | 'left', number | undefined> = {
-    uploaded: undefined,
-    downloaded: undefined,
-    left: undefined,
-  };
-  for (const key of ['uploaded', 'downloaded', 'left'] as const) {
-    const value = raw.get(key);
-    if (value === undefined) continue;
-    const n = parseCount(value);
-    if (n === null) return new QueryFailure(`${key} must be a non-negative integer`);
-    counts[key] = n;
-  }
+  const uploaded = optionalCount(values[UPLOADED]);
+  if (uploaded === null) return new QueryFailure('uploaded must be a non-negative integer');
+  const downloaded = optionalCount(values[DOWNLOADED]);
+  if (downloaded === null) return new QueryFailure('downloaded must be a non-negative integer');
+  const left = optionalCount(values[LEFT]);
+  if (left === null) return new QueryFailure('left must be a non-negative integer');
 
-  const event = EVENTS[raw.get('event') ?? ''];
+  const event = EVENTS.get(values[EVENT] ?? '');
   if (event === undefined) {
     return new QueryFailure('event must be started, completed, stopped or empty');
   }
 
-  let numwant: number | undefined;
-  const numwantRaw = raw.get('numwant');
-  if (numwantRaw !== undefined) {
-    const n = parseCount(numwantRaw);
-    if (n === null) return new QueryFailure('numwant must be a non-negative integer');
-    numwant = n;
-  }
+  const numwant = optionalCount(values[NUMWANT]);
+  if (numwant === null) return new QueryFailure('numwant must be a non-negative integer');
 
-  const ipRaw = raw.get('ip');
+  const ipRaw = values[IP];
   let ip: string | undefined;
   if (ipRaw !== undefined) {
     const bytes = percentDecodeBytes(ipRaw);
@@ -248,7 +278,7 @@ export function parseAnnounceQuery(
     ip = bytes.toString('latin1');
   }
 
-  const locationRaw = raw.get('location');
+  const locationRaw = values[LOCATION];
   let location: string | undefined;
   if (locationRaw !== undefined) {
     const bytes = percentDecodeBytes(locationRaw);
@@ -259,18 +289,17 @@ export function parseAnnounceQuery(
   }
 
   return {
-    infoHash,
-    infoHashHex: infoHash.toString('hex'),
+    infoHashHex,
     peerId,
-    peerKey: peerId.toString('latin1'),
+    peerKey,
     port,
-    uploaded: counts.uploaded ?? 0,
-    downloaded: counts.downloaded ?? 0,
-    left: counts.left,
+    uploaded: uploaded ?? 0,
+    downloaded: downloaded ?? 0,
+    left,
     event,
     numwant,
-    compact: raw.get('compact') !== '0',
-    noPeerId: raw.get('no_peer_id') === '1',
+    compact: values[COMPACT] !== '0',
+    noPeerId: values[NO_PEER_ID] === '1',
     ip,
     location,
   };
@@ -289,9 +318,9 @@ export function parseScrapeQuery(
   const hashes = new Set<string>();
   for (const [key, value] of pairs(query)) {
     if (key !== 'info_hash') continue;
-    const id = decodeId('info_hash', value);
-    if (id instanceof QueryFailure) return id;
-    hashes.add(id.toString('hex'));
+    const hex = decodeHexId('info_hash', value);
+    if (hex instanceof QueryFailure) return hex;
+    hashes.add(hex);
     if (hashes.size > limits.maxScrapeHashes) {
       return new QueryFailure(`more than ${limits.maxScrapeHashes} info_hash values`);
     }

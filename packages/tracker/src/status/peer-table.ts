@@ -73,9 +73,14 @@ export class PeerTable {
     this.rateReported[slot] = row.rateReported ? 1 : 0;
     this.lastAnnounceAt[slot] = row.lastAnnounceAt;
     this.lastProgressAt[slot] = row.lastProgressAt;
-    const length = Math.min(row.address.length, ADDRESS_BYTES);
+    const address = row.address;
+    const length = Math.min(address.length, ADDRESS_BYTES);
     this.addressLength[slot] = length;
-    this.addresses.set(row.address.subarray(0, length), slot * ADDRESS_BYTES);
+    // Compact addresses always fit; a view is made only for one that would not.
+    this.addresses.set(
+      length === address.length ? address : address.subarray(0, length),
+      slot * ADDRESS_BYTES,
+    );
   }
 
   read(slot: number): PeerRow {

@@ -42,19 +42,32 @@ class PeerGroup {
     this.expires = new Float64Array(4);
   }
 
-  /** Appends a record; returns its slot. */
-  push(key: string, record: Uint8Array, expiresAt: number, location: string): number {
+  /** Appends a record (the compact address, then the peer id); returns its slot. */
+  push(
+    key: string,
+    address: Uint8Array,
+    peerId: Uint8Array,
+    expiresAt: number,
+    location: string,
+  ): number {
     if (this.count === this.expires.length) this.grow(this.count * 2);
     const slot = this.count++;
-    this.records.set(record, slot * this.recordSize);
-    this.expires[slot] = expiresAt;
     this.keys[slot] = key;
-    this.locations[slot] = location;
+    this.write(slot, address, peerId, expiresAt, location);
     return slot;
   }
 
-  write(slot: number, record: Uint8Array, expiresAt: number, location: string): void {
-    this.records.set(record, slot * this.recordSize);
+  write(
+    slot: number,
+    address: Uint8Array,
+    peerId: Uint8Array,
+    expiresAt: number,
+    location: string,
+  ): void {
+    // Written in place: a record assembled first cost an allocation per announce.
+    const at = slot * this.recordSize;
+    this.records.set(address, at);
+    this.records.set(peerId, at + address.length);
     this.expires[slot] = expiresAt;
     this.locations[slot] = location;
   }
@@ -208,20 +221,21 @@ export class MemoryStore implements TrackerStore {
     } else {
       const v6 = request.address.length === 18;
       const group = v6 ? (request.seed ? SEED6 : LEECH6) : request.seed ? SEED4 : LEECH4;
-      const record = Buffer.allocUnsafe(request.address.length + PEER_ID_LENGTH);
-      record.set(request.address, 0);
-      record.set(request.peerId.subarray(0, PEER_ID_LENGTH), request.address.length);
+      const peerId =
+        request.peerId.length === PEER_ID_LENGTH
+          ? request.peerId
+          : request.peerId.subarray(0, PEER_ID_LENGTH);
       const expiresAt = now + this.peerTtlMs;
       const wasSeed =
         previous !== undefined && ((previous & 3) === SEED4 || (previous & 3) === SEED6);
       if (request.event === 'completed' && !wasSeed) swarm.downloaded++;
       const location = request.location ?? '';
       if (previous !== undefined && (previous & 3) === group) {
-        swarm.groups[group]!.write(previous >>> 2, record, expiresAt, location);
+        swarm.groups[group]!.write(previous >>> 2, request.address, peerId, expiresAt, location);
         self = previous;
       } else {
         if (previous !== undefined) swarm.remove(previous);
-        const slot = swarm.groups[group]!.push(key, record, expiresAt, location);
+        const slot = swarm.groups[group]!.push(key, request.address, peerId, expiresAt, location);
         self = (slot << 2) | group;
         swarm.where.set(key, self);
       }
