@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -98,24 +98,32 @@ export class PieceHasher {
       options.onProgress?.(hashed, length);
     };
 
-    if (length <= INLINE_LIMIT || (this.size === 1 && !this.callingThread)) {
-      hashInline(path, pieceLength, length, new Uint8Array(shared));
-      progress(length);
+    // Small files, and a one-worker pool not allowed the calling thread, are hashed here alone.
+    const inline = length <= INLINE_LIMIT || (this.size === 1 && !this.callingThread);
+    const job: RangeJob = {
+      path,
+      pieceLength,
+      fileLength: length,
+      bounds: inline
+        ? [0, count]
+        : splitRanges(
+            count,
+            Math.max(1, Math.floor(JOB_BYTES / pieceLength)),
+            Math.max(1, Math.floor(MIN_JOB_BYTES / pieceLength)),
+            this.size + (this.callingThread ? 1 : 0),
+          ),
+      nextRange: new SharedArrayBuffer(4),
+      stop: new SharedArrayBuffer(4),
+      digests: shared,
+    };
+    if (inline) {
+      // A plain buffer: a WebAssembly memory per small file would reserve address space for each.
+      await hashOnCallingThread(
+        job,
+        progress,
+        Buffer.allocUnsafe(Math.min(pieceLength, Math.max(length, 1))),
+      );
     } else {
-      const job: RangeJob = {
-        path,
-        pieceLength,
-        fileLength: length,
-        bounds: splitRanges(
-          count,
-          Math.max(1, Math.floor(JOB_BYTES / pieceLength)),
-          Math.max(1, Math.floor(MIN_JOB_BYTES / pieceLength)),
-          this.size + (this.callingThread ? 1 : 0),
-        ),
-        nextRange: new SharedArrayBuffer(4),
-        stop: new SharedArrayBuffer(4),
-        digests: shared,
-      };
       // One helper job per worker; a worker busy elsewhere joins late or finds nothing left.
       const helpers = Math.min(this.size, job.bounds.length - 1);
       const threads = Array.from({ length: helpers }, () =>
@@ -124,7 +132,10 @@ export class PieceHasher {
           if (reply.type === 'done') progress(reply.bytes);
         }),
       );
-      if (this.callingThread) threads.push(hashOnCallingThread(job, progress));
+      if (this.callingThread) {
+        const buffer = ranges.allocPageAligned(Math.max(CALLER_READ_BYTES, pieceLength));
+        threads.push(hashOnCallingThread(job, progress, buffer));
+      }
       try {
         await Promise.all(threads);
       } catch (err) {
@@ -239,12 +250,15 @@ export async function hashFile(
   }
 }
 
-/** The calling thread's share of a file: ranges off the shared counter, yielding between them. */
+/**
+ * The calling thread's share of a file: ranges off the shared counter into `buffer` (at least a
+ * piece, or the whole file when shorter), yielding between them.
+ */
 async function hashOnCallingThread(
   job: RangeJob,
   progress: (bytes: number) => void,
+  buffer: Buffer,
 ): Promise<void> {
-  const buffer = ranges.allocPageAligned(Math.max(CALLER_READ_BYTES, job.pieceLength));
   const fd = openSync(job.path, 'r');
   try {
     for (let bytes; (bytes = ranges.hashNextRange(job, fd, buffer)) >= 0;) {
@@ -262,25 +276,6 @@ async function hashOnCallingThread(
 /** SHA-1 of a buffer on the calling thread. */
 export function sha1(data: Uint8Array): Buffer {
   return createHash('sha1').update(data).digest();
-}
-
-function hashInline(path: string, pieceLength: number, length: number, out: Uint8Array): void {
-  const buf = Buffer.allocUnsafe(Math.min(pieceLength, Math.max(length, 1)));
-  const fd = openSync(path, 'r');
-  try {
-    for (let pos = 0, index = 0; pos < length; pos += pieceLength, index++) {
-      const want = Math.min(pieceLength, length - pos);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, buf, got, want - got, pos + got);
-        if (n === 0) throw new FileChangedError(path, 'file shrank');
-        got += n;
-      }
-      out.set(sha1(buf.subarray(0, want)), index * 20);
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
