@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { registryEntry } from './registry-entry.js';
 import { sumTotals } from './totals.js';
 import {
   PEER4_RECORD,
@@ -298,17 +299,7 @@ export class MemoryStore implements TrackerStore {
   async publish(request: PublishRequest, ttlSec: number): Promise<RegistryEntry> {
     const now = this.clock.now();
     const existing = this.liveEntry(request.infoHash, now);
-    const entry: RegistryEntry = {
-      infoHash: request.infoHash,
-      root: request.root,
-      path: request.path,
-      name: request.name,
-      length: request.length,
-      pieceLength: request.pieceLength,
-      mtimeMs: request.mtimeMs,
-      publishedAt: existing?.entry.publishedAt ?? now,
-      expiresAt: now + ttlSec * 1000,
-    };
+    const entry = registryEntry(request, existing?.entry.publishedAt ?? now, now + ttlSec * 1000);
     this.registry.set(request.infoHash, { entry, torrent: Uint8Array.from(request.torrent) });
     return { ...entry };
   }

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { sumTotals } from './totals.js';
 import { parseRedisUrl } from './redis-url.js';
+import { registryEntry } from './registry-entry.js';
+import { sumTotals } from './totals.js';
 import {
   PEER4_RECORD,
   PEER6_RECORD,
@@ -444,17 +445,7 @@ export class RedisStore implements TrackerStore {
       Buffer.from(request.torrent),
       request.infoHash,
     );
-    return {
-      infoHash: request.infoHash,
-      root: request.root,
-      path: request.path,
-      name: request.name,
-      length: request.length,
-      pieceLength: request.pieceLength,
-      mtimeMs: request.mtimeMs,
-      publishedAt: Number(publishedAt),
-      expiresAt,
-    };
+    return registryEntry(request, Number(publishedAt), expiresAt);
   }
 
   async renew(
