@@ -8,12 +8,10 @@
 // Options: --duration S (default 5), --connections N (default 64), --trackers N (Redis-backed
 // tracker processes sharing the Redis, default 1). Needs a build (pnpm build), wrk, redis-server.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, freePort } from './lib/processes.js';
+import { startRedis } from '../lib/redis-server.js';
+import { cpuSeconds } from './lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LUA = fileURLToPath(new URL('tracker-announce.lua', import.meta.url));
@@ -44,39 +42,6 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exi
 
 function redisCli(port, ...args) {
   return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
-}
-
-async function startRedis(dir) {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-  children.add(child);
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return { port, pid: child.pid };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  die('redis-server did not start');
 }
 
 async function startTracker(store) {
@@ -142,10 +107,14 @@ function wrk(port, torrents, peers, offset, seconds) {
   };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
+const redis = await startRedis();
+// Stopped by PID however the bench ends (Ctrl-C exits through the 'exit' handler).
+process.on('exit', () => {
+  const pid = redis.pid();
+  if (pid !== undefined) process.kill(pid, 'SIGKILL');
+});
 try {
-  const redis = await startRedis(dir);
-  const url = `redis://127.0.0.1:${redis.port}`;
+  const url = redis.url;
   const memory = await startTracker('memory');
   const redisTrackers = [];
   for (let i = 0; i < TRACKERS; i++) redisTrackers.push(await startTracker(url));
@@ -162,9 +131,9 @@ try {
     wrk(memory.port, s.torrents, s.peers, s.offset, 2);
     for (const t of redisTrackers) wrk(t.port, s.torrents, s.peers, s.offset, 2);
     const mem = wrk(memory.port, s.torrents, s.peers, s.offset, DURATION);
-    const cpu0 = cpuSeconds(redis.pid);
+    const cpu0 = cpuSeconds(redis.pid());
     const results = redisTrackers.map((t) => wrk(t.port, s.torrents, s.peers, s.offset, DURATION));
-    const cpu1 = cpuSeconds(redis.pid);
+    const cpu1 = cpuSeconds(redis.pid());
     const total = results.reduce((n, r) => n + r.requests, 0);
     const rps = results.reduce((n, r) => n + r.rps, 0);
     const redisUsPerAnnounce = ((cpu1 - cpu0) / total) * 1e6;
@@ -193,5 +162,5 @@ try {
   );
 } finally {
   cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await redis.stop();
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, RedisStore, parseRedisUrl, resolveConfig } from '@distributor/tracker';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { startRedis, type RedisServer } from '../../../scripts/lib/redis-server.js';
 import { runStoreContract } from './store-contract.js';
 
 let redis: RedisServer;

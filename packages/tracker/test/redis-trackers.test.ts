@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeDict, getBytes, parseMetainfo } from '@distributor/core';
 import { startTracker, type Tracker } from '@distributor/tracker';
 import { announcePath, makeTorrent, publish, request } from './helpers.js';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { startRedis, type RedisServer } from '../../../scripts/lib/redis-server.js';
 
 /** Compact IPv4 peers of an announce answer, as `a.b.c.d:port`. */
 function peersOf(body: Buffer): string[] {
