@@ -141,6 +141,12 @@ function shape(ns, dev, rateMbit) {
   ]);
 }
 
+/** A host's eth0 byte counter, read inside its namespace. */
+function interfaceBytes(host, direction) {
+  const counter = `/sys/class/net/eth0/statistics/${direction}_bytes`;
+  return Number(run('ip', ['netns', 'exec', host.ns, 'cat', counter]).trim());
+}
+
 /**
  * Creates `names.length` hosts on one bridge. Each host gets namespace PREFIX<pid>-<name>,
  * interface eth0 with hostAddress(i)/15, loopback up. `rateMbit` (optional) shapes both
@@ -160,26 +166,10 @@ export function createNetwork({ prefix, names, rateMbit }) {
     },
     /** Bytes sent by the host's interface (what left the host on its shaped link). */
     txBytes(host) {
-      return Number(
-        run('ip', [
-          'netns',
-          'exec',
-          host.ns,
-          'cat',
-          '/sys/class/net/eth0/statistics/tx_bytes',
-        ]).trim(),
-      );
+      return interfaceBytes(host, 'tx');
     },
     rxBytes(host) {
-      return Number(
-        run('ip', [
-          'netns',
-          'exec',
-          host.ns,
-          'cat',
-          '/sys/class/net/eth0/statistics/rx_bytes',
-        ]).trim(),
-      );
+      return interfaceBytes(host, 'rx');
     },
     destroy() {
       for (const name of created.splice(0).reverse()) deleteNamespace(name);

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,19 +44,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** Deterministic bytes, so a failure reproduces. */
-function patternBytes(length: number, seed: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf[i] = x & 0xff;
-  }
-  return buf;
 }
 
 interface Spawned {
@@ -109,8 +97,8 @@ describe('status page in headless Chromium', () => {
       throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
     }
     mkdirSync(files);
-    writeFileSync(join(files, BIG_NAME), patternBytes(BIG_SIZE, 7));
-    writeFileSync(join(files, EVIL_NAME), patternBytes(40_000, 8));
+    writeFileSync(join(files, BIG_NAME), randomBytes(BIG_SIZE));
+    writeFileSync(join(files, EVIL_NAME), randomBytes(40_000));
     // spawnTracker waits for the info-level "listening" line.
     tracker = await spawnTracker(['--interval', '10', '--log-level', 'info']);
     processes.push(

@@ -378,6 +378,12 @@ async function btOrigin(ctx, name) {
   return { dir, file, tracker };
 }
 
+/** Waits until the origin's seed is registered on opentracker; fails early if it dies. */
+async function seeding(ctx, seed, label, stderr) {
+  const dead = watchDeath(seed, label, stderr);
+  await waitForSeed(ctx, `http://${ctx.origin.address}:${OPENTRACKER_PORT}`, ctx.btInfoHash, dead);
+}
+
 export const aria2c = {
   name: 'aria2c',
   label: 'aria2c + opentracker',
@@ -391,13 +397,7 @@ export const aria2c = {
       [...ARIA_COMMON, '--check-integrity=true', `--dir=${dir}`, ctx.btTorrentPath],
       { stderrTo: stderr },
     );
-    const dead = watchDeath(seed, 'aria2c (origin)', stderr);
-    await waitForSeed(
-      ctx,
-      `http://${ctx.origin.address}:${OPENTRACKER_PORT}`,
-      ctx.btInfoHash,
-      dead,
-    );
+    await seeding(ctx, seed, 'aria2c (origin)', stderr);
     return [seed, tracker];
   },
   startPeer(ctx, host, dir) {
@@ -441,13 +441,7 @@ export const ctorrent = {
       ],
       { cwd: dir },
     );
-    const dead = watchDeath(seed, 'ctorrent (origin)', []);
-    await waitForSeed(
-      ctx,
-      `http://${ctx.origin.address}:${OPENTRACKER_PORT}`,
-      ctx.btInfoHash,
-      dead,
-    );
+    await seeding(ctx, seed, 'ctorrent (origin)', []);
     return [seed, tracker];
   },
   startPeer(ctx, host, dir) {

@@ -31,6 +31,14 @@ const PIECE_LOG2 = 15; // 32 KiB, mktorrent's smallest
 const TRACKER_PORT = 6969;
 const SEED_PORT = 6881;
 const CELL_TIMEOUT_MS = 40_000;
+/** aria2c, seeding or downloading: no DHT or local discovery (our tracker only), little output. */
+const ARIA2_QUIET = [
+  '--enable-dht=false',
+  '--enable-dht6=false',
+  '--bt-enable-lpd=false',
+  '--console-log-level=warn',
+  '--summary-interval=0',
+];
 const PREFIX = 'dsm';
 
 const tools = ['ip', 'tc', 'curl', 'ctorrent', 'aria2c', 'transmission-cli', 'mktorrent'];
@@ -211,11 +219,7 @@ describeMatrix('interop matrix: downloaders × seeders through dist-tracker', ()
           '--check-integrity=true',
           '--seed-ratio=0.0',
           `--listen-port=${port}`,
-          '--enable-dht=false',
-          '--enable-dht6=false',
-          '--bt-enable-lpd=false',
-          '--console-log-level=warn',
-          '--summary-interval=0',
+          ...ARIA2_QUIET,
           aria.torrent,
         ]),
       );
@@ -340,11 +344,7 @@ describeMatrix('interop matrix: downloaders × seeders through dist-tracker', ()
         `--dir=${outDir}`,
         '--seed-time=0',
         `--listen-port=${port}`,
-        '--enable-dht=false',
-        '--enable-dht6=false',
-        '--bt-enable-lpd=false',
-        '--console-log-level=warn',
-        '--summary-interval=0',
+        ...ARIA2_QUIET,
         f.torrent,
       ]);
     } else {
