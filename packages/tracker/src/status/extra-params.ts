@@ -9,17 +9,20 @@ export interface ExtraAnnounceParams {
   rate: number | undefined;
 }
 
-function valueOf(query: string, key: string): string | undefined {
-  let at = query.startsWith(`${key}=`) ? 0 : query.indexOf(`&${key}=`);
-  if (at < 0) return undefined;
-  if (query.charCodeAt(at) === 0x26) at++;
-  const start = at + key.length + 1;
+/** The value of `key` in `query`; `first` is `key=`, `later` is `&key=` (built once, not per announce). */
+function valueOf(query: string, first: string, later: string): string | undefined {
+  let start = first.length;
+  if (!query.startsWith(first)) {
+    const at = query.indexOf(later);
+    if (at < 0) return undefined;
+    start = at + later.length;
+  }
   const end = query.indexOf('&', start);
   return query.slice(start, end < 0 ? query.length : end);
 }
 
 export function parseExtraParams(query: string): ExtraAnnounceParams {
-  const rateRaw = valueOf(query, 'rate');
+  const rateRaw = valueOf(query, 'rate=', '&rate=');
   if (rateRaw === undefined || !/^\d{1,15}(\.\d{1,6})?$/.test(rateRaw)) return { rate: undefined };
   return { rate: Number(rateRaw) };
 }
