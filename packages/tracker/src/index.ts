@@ -36,6 +36,7 @@ export { compactAddress, ipBytes } from './announce/address.js';
 export { createHotPath, isHotTarget } from './announce/handler.js';
 export type { ConnectionMemo, HotPath, HotReply, HotRequest } from './announce/handler.js';
 export { createRawFront } from './front/raw-front.js';
+export { BatchQueue } from './front/batch-queue.js';
 export type { RawFront, RawFrontOptions } from './front/raw-front.js';
 export { parseRequestHead } from './front/request-head.js';
 export type { RequestHead } from './front/request-head.js';

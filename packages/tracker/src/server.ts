@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { createHotPath, nodeHttpHotPath } from './announce/handler.js';
+import { createHotPath, isHotTarget, nodeHttpHotPath } from './announce/handler.js';
 import { encodeFailure } from './announce/response.js';
 import { createApp } from './app.js';
 import { createRawFront } from './front/raw-front.js';
@@ -121,7 +121,11 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const server = http.createServer((req, res) => {
     if (!hotPathOnHttp(req, res)) app(req, res);
   });
-  const front = createRawFront({ hotPath, handOff: takeOverConnections(server) });
+  const front = createRawFront({
+    hotPath,
+    takes: (target) => isHotTarget(target, '/announce') || isHotTarget(target, '/scrape'),
+    handOff: takeOverConnections(server),
+  });
   server.on('connection', front.accept);
   // Slow or stuck clients must not hold sockets forever.
   server.headersTimeout = 10_000;

@@ -112,7 +112,12 @@ describe('createRawFront', () => {
         if (seen.includes('\r\n\r\n')) socket.end(`HANDED[${seen}]`);
       });
     };
-    const front = createRawFront({ hotPath, handOff, ...extra });
+    const front = createRawFront({
+      hotPath,
+      handOff,
+      takes: (target) => target.startsWith('/hot'),
+      ...extra,
+    });
     server = net.createServer({ allowHalfOpen: true }, front.accept);
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     return { front, port: (server.address() as AddressInfo).port };
@@ -224,6 +229,33 @@ describe('createRawFront', () => {
     const text = await busy.closed;
     expect(text).toContain('/hot?busy');
     expect(text).toContain('Connection: close\r\n');
+  });
+
+  it('answers many connections at once, each with its own response, in batches', async () => {
+    const { port } = await frontServer({ coalesceMax: 8, coalesceMs: 5 });
+    const clients = await Promise.all(Array.from({ length: 50 }, () => connect(port)));
+    clients.forEach(({ socket }, i) =>
+      socket.write(get(`/hot?${i}${i % 7 === 0 ? '&delay=10' : ''}`, 'Connection: close\r\n')),
+    );
+    const texts = await Promise.all(clients.map(({ closed }) => closed));
+    texts.forEach((text, i) => {
+      expect(count(text, 'HTTP/1.1 200 OK')).toBe(1);
+      expect(text).toContain(`/hot?${i}${i % 7 === 0 ? '&delay=10' : ''}|`);
+    });
+  });
+
+  it('hands a half-closed connection over when its request is not for the hot path', async () => {
+    const { port } = await frontServer();
+    const { socket, closed } = await connect(port);
+    const request = get('/other?x');
+    socket.end(request);
+    expect(await closed).toBe(`HANDED[${request}]`);
+  });
+
+  it('refuses a batch size below 1 or a negative delay', () => {
+    const base = { hotPath: () => false, handOff: () => undefined, takes: () => true };
+    expect(() => createRawFront({ ...base, coalesceMax: 0 })).toThrow(/at least 1/);
+    expect(() => createRawFront({ ...base, coalesceMs: -1 })).toThrow(/at least 0 ms/);
   });
 
   it('keeps serving a client that pipelines thousands of requests before reading any', async () => {
