@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { createHotPath, isHotTarget, nodeHttpHotPath } from './announce/handler.js';
+import { createHotPath, nodeHttpHotPath, takesTarget } from './announce/handler.js';
 import { encodeFailure } from './announce/response.js';
 import { createApp } from './app.js';
 import { createRawFront } from './front/raw-front.js';
@@ -123,7 +123,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   });
   const front = createRawFront({
     hotPath,
-    takes: (target) => isHotTarget(target, '/announce') || isHotTarget(target, '/scrape'),
+    takes: takesTarget,
     handOff: takeOverConnections(server),
   });
   server.on('connection', front.accept);

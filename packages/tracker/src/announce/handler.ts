@@ -274,6 +274,11 @@ export function createHotPath(ctx: HotPathContext) {
   return hotPath;
 }
 
+/** The request targets the hot path answers: `/announce` and `/scrape`, with or without a query. */
+export function takesTarget(url: string): boolean {
+  return isHotTarget(url, '/announce') || isHotTarget(url, '/scrape');
+}
+
 /** True for `/announce` and `/announce?...` (likewise `/scrape`), nothing else. */
 export function isHotTarget(url: string, path: '/announce' | '/scrape'): boolean {
   return (

@@ -106,8 +106,6 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     private outboxBytes = 0;
     private closeAfterSend = false;
     private endAfterSend = false;
-    /** Requests are pending but wait for the outbox to go out first. */
-    private stalled = false;
     /** Handed over to node:http or closed: nothing more to do here. */
     private gone = false;
     /** The head at the start of `pending`, parsed when it arrived. */
@@ -153,13 +151,14 @@ export function createRawFront(options: RawFrontOptions): RawFront {
       } else {
         this.pending = Buffer.concat([this.pending, chunk]);
       }
+      // The response on its way, or the drain, goes on with what is pending.
+      if (this.busy || this.waitingForDrain) return;
       if (this.canWait()) this.schedule();
       else this.process();
     };
 
-    /** True when `pending` is one whole request for the hot path, or must wait anyway. */
+    /** True when `pending` is one whole request for the hot path. */
     private canWait(): boolean {
-      if (this.busy || this.waitingForDrain) return true;
       const buffered = this.pending!;
       const end = buffered.indexOf(HEAD_END);
       if (end < 0 || end > maxHeadBytes || end + 4 !== buffered.length) return false;
@@ -181,7 +180,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
 
     private readonly onClose = (): void => {
       this.gone = true;
-      this.outbox = [];
+      this.takeOutbox();
       open.delete(this);
     };
 
@@ -200,12 +199,9 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     /** Answers every complete hot request in `pending`, in order, one at a time. */
     process(): void {
       if (this.gone) return;
-      this.stalled = false;
       while (this.pending !== null && !this.busy && !this.waitingForDrain) {
-        if (this.outboxBytes > MAX_UNSENT_BYTES) {
-          this.stalled = true;
-          return;
-        }
+        // The rest waits until the batch's writes have taken what is queued (send()).
+        if (this.outboxBytes > MAX_UNSENT_BYTES) return;
         const buffered = this.pending;
         const parsed = this.parsed;
         this.parsed = null;
@@ -241,7 +237,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
           return this.giveUp();
         }
       }
-      if (this.readEnded && !this.busy && !this.waitingForDrain && !this.stalled) this.end();
+      if (this.readEnded && !this.busy && !this.waitingForDrain) this.end();
     }
 
     /** Writes the responses the batch made, then closes if one of them said so. */
@@ -249,11 +245,9 @@ export function createRawFront(options: RawFrontOptions): RawFront {
       this.queued = false;
       if (this.gone) return;
       const socket = this.socket;
-      if (this.outbox.length > 0) {
-        const out =
-          this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
-        this.outbox = [];
-        this.outboxBytes = 0;
+      const full = this.outboxBytes > MAX_UNSENT_BYTES;
+      const out = this.takeOutbox();
+      if (out) {
         if (this.closeAfterSend) {
           // Like node:http: once the response is out, the connection is gone, whatever the client does.
           socket.end(out, () => socket.destroy());
@@ -270,10 +264,17 @@ export function createRawFront(options: RawFrontOptions): RawFront {
           socket.once('drain', this.onDrain);
         }
       }
-      if (this.stalled && !this.waitingForDrain) {
-        this.stalled = false;
-        this.schedule();
-      }
+      // process() stopped at a full outbox: go on with the requests after it.
+      if (full && !this.waitingForDrain) this.schedule();
+    }
+
+    /** The queued responses as one buffer (null if none), leaving the outbox empty. */
+    private takeOutbox(): Buffer | null {
+      const { outbox, outboxBytes } = this;
+      if (outbox.length === 0) return null;
+      this.outbox = [];
+      this.outboxBytes = 0;
+      return outbox.length === 1 ? outbox[0]! : Buffer.concat(outbox, outboxBytes);
     }
 
     private respond(head: RequestHead, status: number, body: Buffer): void {
@@ -312,8 +313,8 @@ export function createRawFront(options: RawFrontOptions): RawFront {
       open.delete(this);
       this.gone = true;
       // Answers to earlier requests go out before node:http answers the later ones.
-      if (this.outbox.length > 0) socket.write(Buffer.concat(this.outbox, this.outboxBytes));
-      this.outbox = [];
+      const answered = this.takeOutbox();
+      if (answered) socket.write(answered);
       if (this.pending) socket.unshift(this.pending);
       this.pending = null;
       handOff(socket);
