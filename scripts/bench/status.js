@@ -57,7 +57,7 @@ function run(withStatus) {
       leechersOnly: false,
       requirePublished: false,
     });
-    if (withStatus) record(query, address, outcome, raw);
+    if (withStatus) record(query, address, outcome, undefined);
     if (n % 1000 === 0) clock.advance(10);
   }
   const ns = Number(process.hrtime.bigint() - started) / ANNOUNCES;

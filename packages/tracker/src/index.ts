@@ -33,7 +33,7 @@ export {
 } from './announce/response.js';
 export type { AnnounceReply } from './announce/response.js';
 export { compactAddress, ipBytes } from './announce/address.js';
-export { createHotPath, isHotTarget } from './announce/handler.js';
+export { createHotPath } from './announce/handler.js';
 export type { ConnectionMemo, HotPath, HotReply, HotRequest } from './announce/handler.js';
 export { createRawFront } from './front/raw-front.js';
 export { BatchQueue } from './front/batch-queue.js';

@@ -7,8 +7,10 @@ export type FailureKind = 'bad_request' | 'unpublished' | 'store_error';
 
 /**
  * Prometheus metrics, all prefixed `dist_tracker_`, in a registry of their own so that several
- * trackers can live in one process (tests, `dist-seed --with-tracker`). Label children are
- * bound once: looking labels up per announce would cost more than the rest of the metric work.
+ * trackers can live in one process (tests, `dist-seed --with-tracker`). No labels are looked up
+ * per announce, which would cost more than the rest of the metric work: announces are counted
+ * in plain fields until /metrics is read (see `announced`), and the failure and duration label
+ * children are bound once.
  */
 export class TrackerMetrics {
   readonly registry = new Registry();

@@ -17,6 +17,8 @@ import { TopologyHandoutPolicy } from './handout/topology-policy.js';
 import { CidrMap } from './topology/cidr-map.js';
 import { TrackerMetrics } from './metrics.js';
 import { MemoryStore } from './store/memory-store.js';
+// Type only: ioredis stays unloaded unless createStore imports the Redis store.
+import type { RedisStore } from './store/redis-store.js';
 import { announceRecorder } from './status/announce-recorder.js';
 import { SwarmStatusBoard } from './status/swarm-status.js';
 import type { TrackerStore } from './store/types.js';
@@ -49,13 +51,6 @@ export async function createStore(config: TrackerConfig, clock: Clock): Promise<
     peerTtlMs,
     commandTimeoutMs: config.storeTimeoutMs,
   });
-}
-
-/** A networked store (Redis) can say when it is connected; the memory store always is. */
-function hasReadiness(
-  store: TrackerStore,
-): store is TrackerStore & { ready(ms: number): Promise<void> } {
-  return typeof (store as { ready?: unknown }).ready === 'function';
 }
 
 /** The handout policy a config names. */
@@ -97,9 +92,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const ownStore = typeof storeOption !== 'object';
   const topology = loadTopology(config.topology);
   const store = typeof storeOption === 'object' ? storeOption : await createStore(config, clock);
-  if (ownStore && hasReadiness(store)) {
-    // Start even when Redis is away: announces fail fast and /healthz says so until it returns.
-    await store.ready(5000).catch((err: unknown) => {
+  // createStore made a Redis store unless asked for memory, which needs no wait. Start even
+  // when Redis is away: announces fail fast and /healthz says so until it returns.
+  if (ownStore && config.store !== 'memory') {
+    await (store as RedisStore).ready(5000).catch((err: unknown) => {
       logger.warn({ err: (err as Error).message }, 'starting without Redis; will keep retrying');
     });
   }

@@ -73,10 +73,8 @@ export function nodeHttpHotPath(hotPath: HotPath) {
         forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
         memo,
       },
-      (status, body) => {
-        if (res.headersSent) res.destroy();
-        else send(res, status, body);
-      },
+      // hotPath replies through its `once`, so nothing has been sent on `res` before this.
+      (status, body) => send(res, status, body),
     );
   };
 }
@@ -130,8 +128,7 @@ export function createHotPath(ctx: HotPathContext) {
    */
   function announce(req: HotRequest, reply: HotReply): Promise<void> | undefined {
     const started = performance.now();
-    const rawQuery = queryOf(req.url);
-    const query = parseAnnounceQuery(rawQuery, limits);
+    const query = parseAnnounceQuery(queryOf(req.url), limits);
     if (query instanceof QueryFailure) {
       fail(reply, query.reason, 'bad_request');
       return;
@@ -181,7 +178,7 @@ export function createHotPath(ctx: HotPathContext) {
       metrics.observe('announce', (performance.now() - started) / 1000);
       if (onAnnounce) {
         try {
-          onAnnounce(query, address, outcome, rawQuery, location);
+          onAnnounce(query, address, outcome, location);
         } catch (err) {
           logger.warn({ err }, 'status recording failed');
         }
@@ -280,7 +277,7 @@ export function takesTarget(url: string): boolean {
 }
 
 /** True for `/announce` and `/announce?...` (likewise `/scrape`), nothing else. */
-export function isHotTarget(url: string, path: '/announce' | '/scrape'): boolean {
+function isHotTarget(url: string, path: '/announce' | '/scrape'): boolean {
   return (
     url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f)
   );

@@ -29,6 +29,11 @@ export interface AnnounceQuery {
   ip: string | undefined;
   /** `zone/rack` sent by dist-get (`location=`, issue 7); undefined when absent. */
   location: string | undefined;
+  /**
+   * dist-get's `rate=` exactly as sent (still percent-encoded), for the status page to check;
+   * undefined when absent.
+   */
+  rawRate: string | undefined;
 }
 
 export interface QueryLimits {
@@ -178,20 +183,22 @@ const ANNOUNCE_KEYS = [
   'no_peer_id',
   'ip',
   'location',
+  'rate',
 ] as const;
-// Indexes into ANNOUNCE_KEYS.
-const INFO_HASH = 0;
-const PEER_ID = 1;
-const PORT = 2;
-const UPLOADED = 3;
-const DOWNLOADED = 4;
-const LEFT = 5;
-const EVENT = 6;
-const NUMWANT = 7;
-const COMPACT = 8;
-const NO_PEER_ID = 9;
-const IP = 10;
-const LOCATION = 11;
+// Looked up once at load, so the list above is the only place a key's position is written.
+const INFO_HASH = ANNOUNCE_KEYS.indexOf('info_hash');
+const PEER_ID = ANNOUNCE_KEYS.indexOf('peer_id');
+const PORT = ANNOUNCE_KEYS.indexOf('port');
+const UPLOADED = ANNOUNCE_KEYS.indexOf('uploaded');
+const DOWNLOADED = ANNOUNCE_KEYS.indexOf('downloaded');
+const LEFT = ANNOUNCE_KEYS.indexOf('left');
+const EVENT = ANNOUNCE_KEYS.indexOf('event');
+const NUMWANT = ANNOUNCE_KEYS.indexOf('numwant');
+const COMPACT = ANNOUNCE_KEYS.indexOf('compact');
+const NO_PEER_ID = ANNOUNCE_KEYS.indexOf('no_peer_id');
+const IP = ANNOUNCE_KEYS.indexOf('ip');
+const LOCATION = ANNOUNCE_KEYS.indexOf('location');
+const RATE = ANNOUNCE_KEYS.indexOf('rate');
 
 /**
  * Which announce key `query` holds from `start` to `end` (exclusive), or -1. Compared in place:
@@ -225,7 +232,11 @@ export function parseAnnounceQuery(
       if (eq < 0 || eq > end) eq = end;
       // Other keys (key, trackerid, supportcrypto, ipv4, ...) are harmless and ignored.
       const index = keyAt(query, pos, eq);
-      if (index >= 0) {
+      if (index === RATE) {
+        // Only the status page reads rate=, which never fails an announce: the first value
+        // given with an `=` counts, as it always has, and repeats are not an error.
+        if (values[RATE] === undefined && eq < end) values[RATE] = query.slice(eq + 1, end);
+      } else if (index >= 0) {
         if (values[index] !== undefined) {
           return new QueryFailure(`${ANNOUNCE_KEYS[index]!} given more than once`);
         }
@@ -302,6 +313,7 @@ export function parseAnnounceQuery(
     noPeerId: values[NO_PEER_ID] === '1',
     ip,
     location,
+    rawRate: values[RATE],
   };
 }
 

@@ -1,6 +1,6 @@
 import type { AnnounceQuery } from '../announce/query.js';
 import type { AnnounceOutcome } from '../store/types.js';
-import { parseExtraParams } from './extra-params.js';
+import { parseRate } from './extra-params.js';
 import type { SwarmStatusBoard } from './swarm-status.js';
 
 /** Called by the announce hot path after each answered announce of a served swarm. */
@@ -8,15 +8,13 @@ export type AnnounceObserver = (
   query: AnnounceQuery,
   address: Uint8Array,
   outcome: AnnounceOutcome,
-  rawQuery: string,
   /** Where the peer is: its `location=`, else what the topology file says. */
   location: string | undefined,
 ) => void;
 
 /** Feeds answered announces into the status board. */
 export function announceRecorder(board: SwarmStatusBoard): AnnounceObserver {
-  return (query, address, outcome, rawQuery, location) => {
-    const extra = parseExtraParams(rawQuery);
+  return (query, address, outcome, location) => {
     board.record({
       infoHash: query.infoHashHex,
       peerId: query.peerId,
@@ -26,7 +24,7 @@ export function announceRecorder(board: SwarmStatusBoard): AnnounceObserver {
       uploaded: query.uploaded,
       downloaded: query.downloaded,
       left: query.left,
-      rate: extra.rate,
+      rate: parseRate(query.rawRate),
       location,
       stats: outcome,
     });

@@ -1,12 +1,18 @@
 /**
  * dist-get's optional `rate=` announce parameter (its own download rate in bytes/s), which only
- * the status page reads; other clients don't send it. It is picked out of the raw query here
- * rather than in the announce parser, which stays about what the swarm needs; a bad value is
- * ignored, never a failure, because it cannot affect the swarm. (`location=` is parsed by the
- * announce parser: the topology handout uses it.)
+ * the status page reads; other clients don't send it. The announce parser hands it over as sent
+ * (`AnnounceQuery.rawRate`) and it is judged here, where it is used: a bad value is ignored,
+ * never a failure, because it cannot affect the swarm. (`location=` is checked by the announce
+ * parser: the topology handout uses it.)
  */
 export interface ExtraAnnounceParams {
   rate: number | undefined;
+}
+
+/** A `rate=` value as sent, as bytes/s; undefined when absent or not a plain decimal. */
+export function parseRate(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^\d{1,15}(\.\d{1,6})?$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** The value of `key` in `query`; `first` is `key=`, `later` is `&key=` (built once, not per announce). */
@@ -21,8 +27,7 @@ function valueOf(query: string, first: string, later: string): string | undefine
   return query.slice(start, end < 0 ? query.length : end);
 }
 
+/** For a query string that has not been through the announce parser. */
 export function parseExtraParams(query: string): ExtraAnnounceParams {
-  const rateRaw = valueOf(query, 'rate=', '&rate=');
-  if (rateRaw === undefined || !/^\d{1,15}(\.\d{1,6})?$/.test(rateRaw)) return { rate: undefined };
-  return { rate: Number(rateRaw) };
+  return { rate: parseRate(valueOf(query, 'rate=', '&rate=')) };
 }

@@ -1,11 +1,5 @@
 import type { PeerStatus } from './swarm-status.js';
 
-/**
- * The status board's machines of one swarm, as columns: one typed-array slot per machine and a
- * map from peer id to slot. A status page must hold 100,000 machines inside the tracker's
- * memory budget; as one object per machine (numbers boxed, an address array and a hex id each)
- * that cost ~500 bytes a machine, as columns ~150. Removal moves the last slot into the hole.
- */
 /** One machine as stored: the status view's fields, with the raw key and address bytes. */
 export type PeerRow = Pick<
   PeerStatus,
@@ -26,6 +20,25 @@ export type PeerRow = Pick<
 
 const ADDRESS_BYTES = 18; // the longest compact address, BEP 7
 
+// The number columns by name, walked by grow() and remove() so that neither keeps a list of its
+// own. Per-announce reads and writes name each field directly rather than look columns up.
+const FLOAT_COLUMNS = [
+  'left',
+  'uploaded',
+  'downloaded',
+  'rate',
+  'firstSeenAt',
+  'lastAnnounceAt',
+  'lastProgressAt',
+] as const;
+const BYTE_COLUMNS = ['rateReported', 'addressLength'] as const;
+
+/**
+ * The status board's machines of one swarm, as columns: one typed-array slot per machine and a
+ * map from peer id to slot. A status page must hold 100,000 machines inside the tracker's
+ * memory budget; as one object per machine (numbers boxed, an address array and a hex id each)
+ * that cost ~500 bytes a machine, as columns ~150. Removal moves the last slot into the hole.
+ */
 export class PeerTable {
   private readonly slots = new Map<string, number>();
   private keys: string[] = [];
@@ -56,14 +69,16 @@ export class PeerTable {
     // 1.5x, not 2x: at 100,000 machines the unused tail is what doubling would waste.
     if (slot === this.left.length) this.grow(Math.max(8, Math.ceil(slot * 1.5)));
     this.keys.push(row.key);
-    this.locations.push(row.location);
     this.slots.set(row.key, slot);
     this.firstSeenAt[slot] = row.firstSeenAt;
     this.write(slot, row);
     return slot;
   }
 
-  /** Overwrites what changes with each announce (everything but the key and first sight). */
+  /**
+   * Overwrites what changes with each announce (everything but the key and first sight). Also
+   * how `add` fills in a new slot's location: assigning one past the end appends.
+   */
   write(slot: number, row: Omit<PeerRow, 'key' | 'firstSeenAt'>): void {
     this.locations[slot] = row.location;
     this.left[slot] = row.left ?? NaN;
@@ -131,7 +146,14 @@ export class PeerTable {
       const moved = this.keys[last]!;
       this.keys[slot] = moved;
       this.locations[slot] = this.locations[last]!;
-      for (const column of this.numberColumns()) column[slot] = column[last]!;
+      for (const name of FLOAT_COLUMNS) {
+        const column = this[name];
+        column[slot] = column[last]!;
+      }
+      for (const name of BYTE_COLUMNS) {
+        const column = this[name];
+        column[slot] = column[last]!;
+      }
       this.addresses.copyWithin(
         slot * ADDRESS_BYTES,
         last * ADDRESS_BYTES,
@@ -163,40 +185,19 @@ export class PeerTable {
     return order.sort((a, b) => this.lastAnnounceAt[b]! - this.lastAnnounceAt[a]!);
   }
 
-  private numberColumns(): (Float64Array | Uint8Array)[] {
-    return [
-      this.left,
-      this.uploaded,
-      this.downloaded,
-      this.rate,
-      this.firstSeenAt,
-      this.lastAnnounceAt,
-      this.lastProgressAt,
-      this.rateReported,
-      this.addressLength,
-    ];
-  }
-
   private grow(capacity: number): void {
-    const f64 = (old: Float64Array) => {
+    for (const name of FLOAT_COLUMNS) {
       const next = new Float64Array(capacity);
-      next.set(old);
-      return next;
-    };
-    const u8 = (old: Uint8Array, width = 1) => {
-      const next = new Uint8Array(capacity * width);
-      next.set(old);
-      return next;
-    };
-    this.left = f64(this.left);
-    this.uploaded = f64(this.uploaded);
-    this.downloaded = f64(this.downloaded);
-    this.rate = f64(this.rate);
-    this.firstSeenAt = f64(this.firstSeenAt);
-    this.lastAnnounceAt = f64(this.lastAnnounceAt);
-    this.lastProgressAt = f64(this.lastProgressAt);
-    this.rateReported = u8(this.rateReported);
-    this.addressLength = u8(this.addressLength);
-    this.addresses = u8(this.addresses, ADDRESS_BYTES);
+      next.set(this[name]);
+      this[name] = next;
+    }
+    for (const name of BYTE_COLUMNS) {
+      const next = new Uint8Array(capacity);
+      next.set(this[name]);
+      this[name] = next;
+    }
+    const addresses = new Uint8Array(capacity * ADDRESS_BYTES);
+    addresses.set(this.addresses);
+    this.addresses = addresses;
   }
 }

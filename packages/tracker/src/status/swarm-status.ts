@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { peerIdKey } from '../store/types.js';
 import type { AnnounceEvent, SwarmStats } from '../store/types.js';
 import { CompletionHistory } from './completion-history.js';
 import type { HistoryPoint } from './completion-history.js';
@@ -119,8 +120,7 @@ export class SwarmStatusBoard {
     }
     swarm.history.add(now, report.stats);
 
-    const id = report.peerId;
-    const key = report.peerKey ?? (Buffer.isBuffer(id) ? id : Buffer.from(id)).toString('latin1');
+    const key = report.peerKey ?? peerIdKey(report.peerId);
     const table = swarm.peers;
     const slot = table.slotOf(key);
     if (report.event === 'stopped') {
@@ -207,7 +207,10 @@ export class SwarmStatusBoard {
       .map((slot) => this.view(swarm.peers.read(slot), now));
   }
 
-  /** Drops silent machines and swarms nobody announced for a while; bounded work per swarm. */
+  /**
+   * Drops silent machines and swarms nobody announced for a while. Visits every tracked
+   * machine, which is why it runs on the tracker's sweep timer and never per announce.
+   */
   sweep(): void {
     const now = this.clock.now();
     for (const [infoHash, swarm] of this.swarms) {

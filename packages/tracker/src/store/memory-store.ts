@@ -6,6 +6,7 @@ import {
   PEER4_RECORD,
   PEER6_RECORD,
   PEER_ID_LENGTH,
+  peerIdKey,
   type AnnounceOutcome,
   type PeerAnnounce,
   type PublishRequest,
@@ -210,11 +211,7 @@ export class MemoryStore implements TrackerStore {
       swarm.sweep(now);
     }
 
-    const key =
-      request.peerKey ??
-      Buffer.from(request.peerId.buffer, request.peerId.byteOffset, PEER_ID_LENGTH).toString(
-        'latin1',
-      );
+    const key = request.peerKey ?? peerIdKey(request.peerId);
     const previous = swarm.where.get(key);
     let self = -1;
     if (request.event === 'stopped') {

@@ -19,6 +19,15 @@ export const PEER4_RECORD = 26;
 export const PEER6_RECORD = 38;
 export const PEER_ID_LENGTH = 20;
 
+/**
+ * A peer id's bytes as the latin1 string that stores and the status board key peers by, for
+ * callers that were not handed `peerKey`. Reads through a view of the id's memory rather than
+ * copying it first, whether the id is a Buffer or a plain Uint8Array.
+ */
+export function peerIdKey(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, PEER_ID_LENGTH).toString('latin1');
+}
+
 export interface PeerAnnounce {
   /** 40 lowercase hex digits. */
   infoHash: string;
