@@ -76,13 +76,12 @@ export interface Peer {
   strikes: number;
   closed: boolean;
   filling: boolean;
-  /** Pick generation at which the picker last found nothing new for this peer. */
-  nothingToPickAt: number;
   /**
-   * Bumped by this peer's own `have`s: only they can give the picker something new from it
-   * (`pickGeneration` counts the events that matter for every peer).
+   * Pick generation at which the picker last found nothing new for this peer. This peer's own
+   * `have`s reset it to -1, a generation never reached (`pickGeneration` counts the events that
+   * matter for every peer and starts at 1).
    */
-  haveGeneration: number;
+  nothingToPickAt: number;
 }
 
 export interface EngineStats {
@@ -352,7 +351,6 @@ export class DownloadEngine extends EventEmitter {
       closed: false,
       filling: false,
       nothingToPickAt: 0,
-      haveGeneration: 0,
     };
     this.peers.set(key, peer);
     this.o.logger.debug({ peer: key, incoming, origin: peer.isOrigin }, 'peer connected');
@@ -449,7 +447,8 @@ export class DownloadEngine extends EventEmitter {
     } else {
       this.picker.addHave(index);
     }
-    peer.haveGeneration++;
+    // Its new piece may be pickable from it; pickGeneration counts only events for every peer.
+    peer.nothingToPickAt = -1;
     this.afterAvailabilityChange(peer, index);
   }
 
@@ -539,8 +538,7 @@ export class DownloadEngine extends EventEmitter {
     // pulled from the origin at full speed until they did would take a fifth of the file from it.
     const swarming = peer.isOrigin && this.leecherCount() > 0;
     // 2. Start a new piece, if the memory budget allows.
-    const generation = this.pickGeneration + peer.haveGeneration;
-    if (peer.nothingToPickAt !== generation && this.pool.available > 0) {
+    if (peer.nothingToPickAt !== this.pickGeneration && this.pool.available > 0) {
       const index = swarming ? this.pickFromOrigin(peer, others, elsewhere) : this.pickFrom(peer);
       if (index !== null) {
         const buffer = this.pool.acquire()!;
@@ -586,7 +584,7 @@ export class DownloadEngine extends EventEmitter {
       (i) => this.peerHas(peer, i),
       (i) => this.active.has(i) || this.verifying.has(i),
     );
-    if (index === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
+    if (index === null) peer.nothingToPickAt = this.pickGeneration;
     return index;
   }
 
@@ -612,7 +610,7 @@ export class DownloadEngine extends EventEmitter {
       // A super-seeding origin advertises each peer its own few pieces: they are ours to take,
       // and waiting or partitioning would only leave its uplink idle.
       const offered = this.picker.pick(peerHas, busy);
-      if (offered === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
+      if (offered === null) peer.nothingToPickAt = this.pickGeneration;
       return offered;
     }
     const { k, rank } = this.originPartition();
@@ -620,7 +618,7 @@ export class DownloadEngine extends EventEmitter {
     if (mine !== null) return mine;
     if (peer.assigned.size > 0 || this.originShouldWait(others, elsewhere)) return null;
     const any = this.picker.pick(peerHas, busy);
-    if (any === null) peer.nothingToPickAt = this.pickGeneration + peer.haveGeneration;
+    if (any === null) peer.nothingToPickAt = this.pickGeneration;
     return any;
   }
 

@@ -1,3 +1,4 @@
+import { promiseOf } from '@distributor/core';
 import type { PieceReader, TorrentMeta } from '@distributor/core';
 import type { PartFile } from './part-file.js';
 import { bitGet, bitSet, emptyBitfield } from './resume-record.js';
@@ -56,13 +57,9 @@ export class LocalPieces implements PieceReader {
   }
 
   read(index: number, offset: number, length: number): Promise<Uint8Array> {
-    if (!this.file || !this.has(index)) {
-      return Promise.reject(new Error(`piece ${index} is not available`));
-    }
-    try {
-      return Promise.resolve(this.file.readBlock(index * this.meta.pieceLength + offset, length));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return promiseOf(() => {
+      if (!this.file || !this.has(index)) throw new Error(`piece ${index} is not available`);
+      return this.file.readBlock(index * this.meta.pieceLength + offset, length);
+    });
   }
 }

@@ -1,7 +1,7 @@
-import { readSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { readFullySync } from '@distributor/core';
 import { toDiskError } from './storage-errors.js';
 
 /**
@@ -86,11 +86,8 @@ export class PartFile {
    */
   readBlock(position: number, length: number): Uint8Array {
     const target = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.handle.fd, target, done, length - done, position + done);
-      if (n === 0) throw new Error(`${this.path} is shorter than expected`);
-      done += n;
+    if (readFullySync(this.handle.fd, target, length, position) < length) {
+      throw new Error(`${this.path} is shorter than expected`);
     }
     return target;
   }

@@ -78,10 +78,12 @@ export class ResumeRecorder {
   readonly bits: Uint8Array;
   private readonly meta: MetaKey;
   private writing: Promise<void> | null = null;
-  private dirty = false;
   private failed: Error | null = null;
   private lastWriteAt = 0;
-  /** Marks since the last write, and how many make a write due before MAX_INTERVAL_MS. */
+  /**
+   * Marks since the last write (any makes the record stale), and how many make a write due
+   * before MAX_INTERVAL_MS.
+   */
   private marks = 0;
   private readonly batch: number;
   /** flush() is waiting: write without waiting for the interval. */
@@ -113,8 +115,9 @@ export class ResumeRecorder {
 
   /** Waits until the record on disk reflects every mark so far. */
   async flush(): Promise<void> {
-    this.urgent = true;
-    for (let i = 0; i < 3 && (this.writing || this.dirty); i++) {
+    // Only a write loop clears it: set with nothing to write, it would hurry the next one.
+    if (this.writing || this.marks > 0) this.urgent = true;
+    for (let i = 0; i < 3 && (this.writing || this.marks > 0); i++) {
       if (!this.writing) this.schedule();
       await this.writing;
     }
@@ -126,21 +129,20 @@ export class ResumeRecorder {
     const tmp = `${this.path}.tmp-sync`;
     writeFileSync(tmp, this.serialize());
     renameSync(tmp, this.path);
-    this.dirty = false;
+    this.marks = 0;
   }
 
   async remove(): Promise<void> {
     await this.writing?.catch(() => undefined);
-    this.dirty = false;
+    this.marks = 0;
     await rm(this.path, { force: true });
   }
 
   private schedule(): void {
-    this.dirty = true;
     this.marks++;
     if (this.writing) return;
     this.writing = (async () => {
-      while (this.dirty) {
+      while (this.marks > 0) {
         // At most one record every MIN_INTERVAL_MS: at 1 GB/s a record per piece cost 7% of
         // the main thread. Waits in steps, so that marks arriving meanwhile or a flush() count.
         for (;;) {
@@ -155,7 +157,6 @@ export class ResumeRecorder {
           await new Promise((resolve) => setTimeout(resolve, Math.min(wait, MIN_INTERVAL_MS)));
         }
         this.lastWriteAt = Date.now();
-        this.dirty = false;
         this.marks = 0;
         const tmp = `${this.path}.tmp`;
         try {

@@ -9,6 +9,11 @@ import fs = require('node:fs');
 import type { RangeJob } from './hash-protocol.js';
 
 const WASM_PAGE = 64 * 1024;
+/**
+ * A hashing thread's read buffer, or a piece when that is longer: memory stays bounded whatever
+ * the file size.
+ */
+const READ_BYTES = 4 * 1024 * 1024;
 
 class FileShrankError extends Error {
   readonly code = 'EFILECHANGED';
@@ -82,4 +87,4 @@ function hashNextRange(job: RangeJob, fd: number, buffer: Buffer): number {
   return bytes;
 }
 
-export = { allocPageAligned, FileShrankError, hashNextRange };
+export = { READ_BYTES, allocPageAligned, FileShrankError, hashNextRange };

@@ -15,13 +15,12 @@ import workerThreads = require('node:worker_threads');
 import ranges = require('./hash-ranges.cjs');
 import type { WorkerJob, WorkerReply } from './hash-protocol.js';
 
-const READ_CHUNK = 4 * 1024 * 1024;
 const PROGRESS_EVERY = 32 * 1024 * 1024;
 let buffer: Buffer = Buffer.alloc(0);
 
 function hashFile(job: Extract<WorkerJob, { type: 'file' }>): WorkerReply {
   const { jobId } = job;
-  const wanted = Math.max(READ_CHUNK, job.pieceLength);
+  const wanted = Math.max(ranges.READ_BYTES, job.pieceLength);
   if (buffer.length < wanted) buffer = ranges.allocPageAligned(wanted);
   let fd: number | undefined;
   let sinceProgress = 0;
@@ -34,9 +33,6 @@ function hashFile(job: Extract<WorkerJob, { type: 'file' }>): WorkerReply {
         sinceProgress = 0;
       }
     }
-  } catch (err) {
-    Atomics.store(new Int32Array(job.stop), 0, 1);
-    throw err;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }

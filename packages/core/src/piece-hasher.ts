@@ -36,8 +36,6 @@ const INLINE_LIMIT = 8 * 1024 * 1024;
 const JOB_BYTES = 16 * 1024 * 1024;
 /** The shrinking ranges at the end of a file stop at this size. */
 const MIN_JOB_BYTES = 1024 * 1024;
-/** The calling thread's read buffer, when it hashes too (see PieceHasherOptions). */
-const CALLER_READ_BYTES = 4 * 1024 * 1024;
 
 export interface PieceHasherOptions {
   /** Worker threads; default one per core. */
@@ -76,6 +74,12 @@ export class PieceHasher {
   private readonly queue: PendingJob[] = [];
   private nextJobId = 1;
   private closed = false;
+  /**
+   * The calling thread's read buffer, kept like each worker keeps its own: a seeder hashes
+   * thousands of small files here, and a WebAssembly memory per file would reserve address
+   * space for each.
+   */
+  private readBuffer: Buffer = Buffer.alloc(0);
 
   constructor(options: PieceHasherOptions = {}) {
     this.size = Math.max(1, options.workers ?? availableParallelism());
@@ -117,12 +121,7 @@ export class PieceHasher {
       digests: shared,
     };
     if (inline) {
-      // A plain buffer: a WebAssembly memory per small file would reserve address space for each.
-      await hashOnCallingThread(
-        job,
-        progress,
-        Buffer.allocUnsafe(Math.min(pieceLength, Math.max(length, 1))),
-      );
+      await hashOnCallingThread(job, progress, this.callerBuffer(pieceLength, length));
     } else {
       // One helper job per worker; a worker busy elsewhere joins late or finds nothing left.
       const helpers = Math.min(this.size, job.bounds.length - 1);
@@ -133,8 +132,7 @@ export class PieceHasher {
         }),
       );
       if (this.callingThread) {
-        const buffer = ranges.allocPageAligned(Math.max(CALLER_READ_BYTES, pieceLength));
-        threads.push(hashOnCallingThread(job, progress, buffer));
+        threads.push(hashOnCallingThread(job, progress, this.callerBuffer(pieceLength, length)));
       }
       try {
         await Promise.all(threads);
@@ -180,6 +178,16 @@ export class PieceHasher {
     }
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     this.workers.length = 0;
+  }
+
+  /**
+   * Shared by overlapping hashFile() calls: hashNextRange is done with the buffer before it
+   * returns, and the event loop runs only between calls.
+   */
+  private callerBuffer(pieceLength: number, length: number): Buffer {
+    const wanted = Math.max(ranges.READ_BYTES, Math.min(pieceLength, length));
+    if (this.readBuffer.length < wanted) this.readBuffer = ranges.allocPageAligned(wanted);
+    return this.readBuffer;
   }
 
   private run(job: WorkerJob, onProgress?: (bytes: number) => void): Promise<WorkerReply> {
@@ -263,7 +271,9 @@ async function hashOnCallingThread(
   try {
     for (let bytes; (bytes = ranges.hashNextRange(job, fd, buffer)) >= 0;) {
       progress(bytes);
-      await new Promise((resolve) => setImmediate(resolve));
+      // The yield lets the event loop run between ranges; after a file's only range (every
+      // small file a seeder hashes) it would only delay the result.
+      if (job.bounds.length > 2) await new Promise((resolve) => setImmediate(resolve));
     }
   } catch (err) {
     if (err instanceof ranges.FileShrankError) throw new FileChangedError(job.path, err.message);

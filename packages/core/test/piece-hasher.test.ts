@@ -3,6 +3,7 @@ import { openSync, closeSync, readFileSync, truncateSync, writeSync } from 'node
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { FileChangedError, PieceHasher, hashFile } from '@distributor/core';
+import type { HashFileOptions, HashFileResult } from '@distributor/core';
 import { tempDir, writeFile } from './helpers.js';
 
 const tmp = tempDir();
@@ -76,10 +77,18 @@ describe('PieceHasher', () => {
     expect(touched).toBe(true);
   });
 
-  /** Hashes `path` with 1 MiB pieces, truncating it to `to` bytes at the first progress. */
-  function hashWhileTruncating(path: string, to: number) {
+  /**
+   * Hashes `path` with `hash` (the shared pool's by default) and 1 MiB pieces, truncating it to
+   * `to` bytes at the first progress.
+   */
+  function hashWhileTruncating(
+    path: string,
+    to: number,
+    hash: (path: string, options: HashFileOptions) => Promise<HashFileResult> = (p, o) =>
+      hasher.hashFile(p, o),
+  ) {
     let touched = false;
-    return hasher.hashFile(path, {
+    return hash(path, {
       pieceLength: 1 << 20,
       onProgress: () => {
         if (touched) return;
@@ -138,16 +147,7 @@ describe('PieceHasher', () => {
   it('hashFile() reports a file truncated under the calling thread as changed', async () => {
     const path = join(tmp.dir, 'one-shot-truncated.bin');
     writeFile(path, 128 * 1024 * 1024, 31);
-    let touched = false;
-    const run = hashFile(path, {
-      pieceLength: 1 << 20,
-      workers: 2,
-      onProgress: () => {
-        if (touched) return;
-        touched = true;
-        truncateSync(path, 2048);
-      },
-    });
+    const run = hashWhileTruncating(path, 2048, (p, o) => hashFile(p, { ...o, workers: 2 }));
     await expect(run).rejects.toBeInstanceOf(FileChangedError);
   });
 

@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { DistError } from '@distributor/core';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { DistError, promiseOf, readFullySync } from '@distributor/core';
 import type { PieceReader, TorrentMeta } from '@distributor/core';
 import type { FileIdentity } from './hash-cache.js';
 
@@ -178,11 +178,7 @@ export class FilePieceReader implements PieceReader {
   }
 
   read(index: number, offset: number, length: number): Promise<Uint8Array> {
-    try {
-      return Promise.resolve(this.readSync(index, offset, length));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return promiseOf(() => this.readSync(index, offset, length));
   }
 
   release(block: Uint8Array): void {
@@ -211,12 +207,7 @@ export class FilePieceReader implements PieceReader {
     }
     const position = chunkIndex * CHUNK_SIZE;
     const length = Math.min(CHUNK_SIZE, this.meta.length - position);
-    let filled = 0;
-    while (filled < length) {
-      const bytesRead = readSync(fd, buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
+    const filled = readFullySync(fd, buffer, length, position);
     if (filled !== length) this.fail();
     return filled;
   }

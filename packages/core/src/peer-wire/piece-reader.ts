@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import type { TorrentMeta } from '../metainfo.js';
 
 /**
@@ -15,6 +16,38 @@ export interface PieceReader {
    * reuse the memory only then.
    */
   release?(block: Uint8Array): void;
+}
+
+/**
+ * `read` for a reader that reads synchronously (dist-seed and dist-get both do: a block from the
+ * page cache costs less than a thread-pool hand-off): what `fn` throws becomes the rejection.
+ */
+export function promiseOf<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
+
+/**
+ * Reads `length` bytes at `position` into the start of `buffer`, as many calls as it takes; stops
+ * early only at the end of the file. Returns the bytes read: fewer than `length` means the file
+ * is shorter than its caller expected.
+ */
+export function readFullySync(
+  fd: number,
+  buffer: Uint8Array,
+  length: number,
+  position: number,
+): number {
+  let filled = 0;
+  while (filled < length) {
+    const bytesRead = readSync(fd, buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
 }
 
 /** BEP 3 block size; every mainstream client requests exactly this, and nobody may ask for more. */
