@@ -4,8 +4,8 @@
 // with mktorrent's: what a hashing tool costs, not what loading parse-torrent costs.
 // `ours` times hashFile(): the calling thread and a worker started for the file, as for a first
 // file.
-// `ours-warm` times a second file on a pool that has hashed one (the seeder's steady state); its
-// process CPU seconds cover both files, so it reports none.
+// `ours-warm` times the same file again on a pool that has hashed it once (the seeder's steady
+// state); its process CPU seconds cover both runs, so it reports none.
 import { PieceHasher, hashFile } from '../../packages/core/dist/piece-hasher.js';
 
 const [, , which, path, pieceLengthArg] = process.argv;

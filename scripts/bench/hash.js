@@ -7,8 +7,9 @@
 // headline is the one-shot hashFile() call inside a node process that has already started
 // (worker start-up, hashing and the change check included; node's own start-up and module
 // loading not): hashing one file from cold. The whole node process (spawn to exit) is printed
-// too, for the comparison as a command-line tool, and so is a second file hashed on a 2-worker
-// pool (`ours (warm pool)`: the seeder's steady state, start-up already paid).
+// too, for the comparison as a command-line tool, and so is the same file hashed a second time on
+// a pool of one worker per core that has already hashed it once (`ours (warm pool)`: the seeder's
+// steady state, start-up already paid).
 // Usage: pnpm bench:hash [--size-mib 1024] [--runs 5] [--dir /tmp]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -100,8 +101,8 @@ try {
   spawnSync('cat', [file], { stdio: 'ignore' }); // warm the page cache so every run reads from memory
 
   const loadBefore = loadavg()[0];
-  const results = Object.fromEntries(Object.keys(implementations).map((k) => [k, []]));
   const names = Object.keys(implementations);
+  const results = Object.fromEntries(names.map((k) => [k, []]));
   for (let run = 1; run <= runs; run++) {
     // Rotate the order: no implementation always runs first (or right after the same one).
     const order = names.map((_, i) => names[(i + run - 1) % names.length]);

@@ -7,15 +7,12 @@
 //
 // Options: --duration S (default 5), --connections N (default 64), --trackers N (Redis-backed
 // tracker processes sharing the Redis, default 1). Needs a build (pnpm build), wrk, redis-server.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../lib/redis-server.js';
-import { cpuSeconds } from './lib/processes.js';
+import { DIST_TRACKER, children, cpuSeconds, start, waitFor } from './lib/processes.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LUA = fileURLToPath(new URL('tracker-announce.lua', import.meta.url));
-const TRACKER = join(ROOT, 'packages/tracker/bin/dist-tracker.js');
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,9 +30,12 @@ for (const tool of ['wrk', 'redis-server']) {
   if (spawnSync('which', [tool]).status !== 0) die(`${tool} is not installed`);
 }
 
-const children = new Set();
+let redis;
+// Kills the trackers and the redis-server (by PID) however the bench ends: Ctrl-C exits through
+// this 'exit' handler too. Resolves once redis-server is gone.
 function cleanup() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
+  return redis?.kill();
 }
 process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
@@ -45,37 +45,19 @@ function redisCli(port, ...args) {
 }
 
 async function startTracker(store) {
-  const child = spawn(
-    process.execPath,
-    [
-      TRACKER,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--open',
-      '--store',
-      store,
-      '--log-level',
-      'info',
-    ],
+  // The same command as bench:tracker runs (its shim's node flags included).
+  const child = start(
+    DIST_TRACKER,
+    ['--host', '127.0.0.1', '--port', '0', '--open', '--store', store, '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  children.add(child);
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('tracker did not start')), 15_000);
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /"port":(\d+).*"msg":"dist-tracker listening"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  child.stdout.resume();
-  return { port, child };
+  const listening = await waitFor(
+    'dist-tracker to listen',
+    () => /"port":(\d+).*"msg":"dist-tracker listening"/.exec(child.output()),
+    15_000,
+    child,
+  );
+  return { port: Number(listening[1]), child };
 }
 
 function wrk(port, torrents, peers, offset, seconds) {
@@ -107,12 +89,7 @@ function wrk(port, torrents, peers, offset, seconds) {
   };
 }
 
-const redis = await startRedis();
-// Stopped by PID however the bench ends (Ctrl-C exits through the 'exit' handler).
-process.on('exit', () => {
-  const pid = redis.pid();
-  if (pid !== undefined) process.kill(pid, 'SIGKILL');
-});
+redis = await startRedis();
 try {
   const url = redis.url;
   const memory = await startTracker('memory');
@@ -161,6 +138,6 @@ try {
     `Redis memory: ${peers} peers in 100 swarms use ${((after - before) / 1048576).toFixed(1)} MiB, ${((after - before) / peers).toFixed(0)} bytes per peer`,
   );
 } finally {
-  cleanup();
+  await cleanup();
   await redis.stop();
 }

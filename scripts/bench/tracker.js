@@ -16,7 +16,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, freePort } from './lib/processes.js';
+import { DIST_TRACKER, cpuSeconds, freePort } from './lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LUA = fileURLToPath(new URL('tracker-announce.lua', import.meta.url));
@@ -97,9 +97,7 @@ async function startTracker(name, tmp) {
   let cmd;
   let args;
   if (name === 'dist-tracker') {
-    // The installed command, as operators run it: its shim passes the node flags the bin
-    // asks for (a smaller young generation, docs/operations.md) and execs, keeping the PID.
-    [cmd, args] = pin(TRACKER_CPU, join(ROOT, 'node_modules/.bin/dist-tracker'), [
+    [cmd, args] = pin(TRACKER_CPU, DIST_TRACKER, [
       '--host',
       '127.0.0.1',
       '--port',

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../bench/lib/processes.js';
+import { freePort } from './ports.js';
 
 /** True once `redis-server` answers PING on the port. */
 function ping(port) {

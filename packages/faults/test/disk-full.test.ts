@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,35 +9,25 @@ import {
   BIN,
   differingBytes,
   errorLines,
-  killAll,
   makeFile,
-  removeDir,
   sha1OfFile,
   startProc,
-  tempDir,
 } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 // The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
 import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 const SIZE = 12 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
-const tally = new Tally('disk-full');
-let dir: string;
 let mountPoint: string;
 let mounted = false;
-
-beforeAll(async () => {
-  dir = await tempDir();
-  mountPoint = join(dir, 'small-disk');
-  await mkdir(mountPoint);
+const { tally, dir } = faultFile('disk-full', () => {
+  if (mounted) execFileSync('umount', [mountPoint]);
 });
 
-afterAll(async () => {
-  await killAll();
-  if (mounted) execFileSync('umount', [mountPoint]);
-  await removeDir(dir);
-  tally.save();
+beforeAll(async () => {
+  mountPoint = join(dir(), 'small-disk');
+  await mkdir(mountPoint);
 });
 
 describe('disk full on the downloader', () => {
@@ -55,7 +45,7 @@ describe('disk full on the downloader', () => {
     }
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]);
     mounted = true;
-    const source = join(dir, 'source.bin');
+    const source = join(dir(), 'source.bin');
     const expected = await makeFile(source, SIZE);
     const tracker = await startTracker({
       host: '127.0.0.1',
@@ -71,7 +61,7 @@ describe('disk full on the downloader', () => {
       pieces: hashed.pieces,
       announce: `${tracker.url}/announce`,
     });
-    const torrentPath = join(dir, 'big.torrent');
+    const torrentPath = join(dir(), 'big.torrent');
     await writeFile(torrentPath, torrent);
     const seeder = await new TestSeeder({
       path: source,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -9,9 +9,7 @@ import { startTracker } from '@distributor/tracker';
 import {
   BIN,
   differingBytes,
-  killAll,
   makeFile,
-  removeDir,
   rssKiB,
   sha1OfFile,
   sleep,
@@ -19,14 +17,13 @@ import {
   startProc,
   startSeedProc,
   summaryOf,
-  tempDir,
   waitPublished,
 } from './helpers/procs.js';
 import type { Proc } from './helpers/procs.js';
 import { HostileSeeder } from './helpers/hostile-seeder.js';
 import type { HostileMode } from './helpers/hostile-seeder.js';
 import { handshake, message, requestMessage, sendAndWatch } from './helpers/raw-wire.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 // The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
 import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
@@ -36,24 +33,16 @@ const PIECE = 256 * 1024;
 // attacks below would take (a 2 GiB message, thousands of sockets).
 const RSS_LIMIT_KIB = 400 * 1024;
 
-const tally = new Tally('hostile');
-let dir: string;
+const { tally, dir } = faultFile('hostile');
 let source: string;
 let expected: string;
 let meta: TorrentMeta;
 let torrentPath: string;
 
 beforeAll(async () => {
-  dir = await tempDir();
-  source = join(dir, 'files', 'payload.bin');
-  await mkdir(join(dir, 'files'));
+  source = join(dir(), 'files', 'payload.bin');
+  await mkdir(join(dir(), 'files'));
   expected = await makeFile(source, SIZE);
-});
-
-afterAll(async () => {
-  await killAll();
-  await removeDir(dir);
-  tally.save();
 });
 
 /** Samples a process's RSS every 100 ms until it exits; resolves with the peak in KiB. */
@@ -93,7 +82,7 @@ describe('dist-get among hostile seeders', () => {
       pieces: hashed.pieces,
       announce: `${tracker.url}/announce`,
     });
-    torrentPath = join(dir, 'payload.torrent');
+    torrentPath = join(dir(), 'payload.torrent');
     await writeFile(torrentPath, torrent);
     meta = await parseMetainfo(torrent);
     const every = new Set(Array.from({ length: meta.pieceCount }, (_, i) => i));
@@ -106,7 +95,7 @@ describe('dist-get among hostile seeders', () => {
       for (const h of hostiles) await h.announce(tracker.url);
       await honest.announce(tracker.url);
       row.faults += 1 + hostiles.length;
-      const out = join(dir, 'get-out');
+      const out = join(dir(), 'get-out');
       await mkdir(out);
       const get = startProc('dist-get', BIN.get, [
         '--torrent',
@@ -167,9 +156,9 @@ describe('dist-seed under hostile downloaders', () => {
       'no crash, peak RSS < 400 MB, drops logged, a dist-get afterwards is byte-identical',
     );
     const tracker = await startTracker({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
-    const seed = startSeedProc([join(dir, 'files')], {
+    const seed = startSeedProc([join(dir(), 'files')], {
       tracker: tracker.url,
-      stateDir: join(dir, 'seed-state'),
+      stateDir: join(dir(), 'seed-state'),
     });
     try {
       await waitPublished(tracker.url, 'payload.bin');
@@ -235,7 +224,7 @@ describe('dist-seed under hostile downloaders', () => {
       expect(dropped).toBe(results.length);
       expect(seed.stdout()).toMatch(/peer dropped|rejected|violation/);
 
-      const out = join(dir, 'after-attack');
+      const out = join(dir(), 'after-attack');
       await mkdir(out);
       const get = startGetProc('payload.bin', {
         tracker: tracker.url,

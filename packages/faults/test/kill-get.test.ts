@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTorrent, hashFile, parseMetainfo } from '@distributor/core';
@@ -7,16 +7,13 @@ import {
   BIN,
   differingBytes,
   errorLines,
-  killAll,
   makeFile,
-  removeDir,
   sha1OfFile,
   sleep,
   startProc,
   summaryOf,
-  tempDir,
 } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 // The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
 import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
@@ -28,15 +25,16 @@ const PIECE = 128 * 1024;
 const RATE = 12 * 1024 * 1024;
 const RUNS = 10;
 
-const tally = new Tally('kill-get');
-let dir: string;
 let source: string;
 let tracker: Awaited<ReturnType<typeof startTracker>>;
 let seeder: TestSeeder;
+const { tally, dir } = faultFile('kill-get', async () => {
+  await seeder?.close();
+  await tracker?.close();
+});
 
 beforeAll(async () => {
-  dir = await tempDir();
-  source = join(dir, 'source.bin');
+  source = join(dir(), 'source.bin');
   await makeFile(source, SIZE);
   tracker = await startTracker({ host: '127.0.0.1', port: 0, open: true, logLevel: 'silent' });
   const hashed = await hashFile(source, { pieceLength: PIECE });
@@ -47,24 +45,16 @@ beforeAll(async () => {
     pieces: hashed.pieces,
     announce: `${tracker.url}/announce`,
   });
-  await writeFile(join(dir, 'big.torrent'), torrent);
+  await writeFile(join(dir(), 'big.torrent'), torrent);
   const meta = await parseMetainfo(torrent);
   seeder = await new TestSeeder({ path: source, meta, rateBytesPerSec: RATE }).start();
   await seeder.announce(tracker.url);
 });
 
-afterAll(async () => {
-  await killAll();
-  await seeder?.close();
-  await tracker?.close();
-  await removeDir(dir);
-  tally.save();
-});
-
 function getArgs(out: string): string[] {
   return [
     '--torrent',
-    join(dir, 'big.torrent'),
+    join(dir(), 'big.torrent'),
     '-o',
     out,
     '--port',
@@ -88,8 +78,8 @@ describe('kill -9 of dist-get at random points', () => {
     let twiceTotal = 0;
     let worst = 0;
     for (let run = 0; run < RUNS; run++) {
-      const out = join(dir, `run${run}`, 'big.bin');
-      await mkdir(join(dir, `run${run}`));
+      const out = join(dir(), `run${run}`, 'big.bin');
+      await mkdir(join(dir(), `run${run}`));
       const before = seeder.uploaded;
       const first = startProc('dist-get', BIN.get, getArgs(out));
       const delay = 150 + Math.floor(Math.random() * 1850);

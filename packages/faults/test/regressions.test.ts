@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTorrent, hashFile, parseMetainfo } from '@distributor/core';
@@ -6,34 +6,23 @@ import type { TorrentMeta } from '@distributor/core';
 import { startTracker } from '@distributor/tracker';
 import { HostileSeeder } from './helpers/hostile-seeder.js';
 import type { HostileMode } from './helpers/hostile-seeder.js';
-import {
-  BIN,
-  killAll,
-  makeFile,
-  removeDir,
-  sha1OfFile,
-  startProc,
-  summaryOf,
-  tempDir,
-} from './helpers/procs.js';
+import { BIN, makeFile, sha1OfFile, startProc, summaryOf } from './helpers/procs.js';
 import type { ProcResult } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { faultFile } from './helpers/fault-file.js';
 // The misbehaving seeder is the client's test helper: one copy, built by the client's tests.
 import { TestSeeder } from '../../client/dist-test/helpers/test-seeder.js';
 
 // Bugs this suite found in dist-get, pinned one per test (see docs/reliability.md, findings).
 const SIZE = 8 * 1024 * 1024;
-const tally = new Tally('regressions');
-let dir: string;
 let source: string;
 let expected: string;
 let meta: TorrentMeta;
 let torrentPath: string;
 let tracker: Awaited<ReturnType<typeof startTracker>>;
+const { tally, dir } = faultFile('regressions', () => tracker?.close());
 
 beforeAll(async () => {
-  dir = await tempDir();
-  source = join(dir, 'source.bin');
+  source = join(dir(), 'source.bin');
   expected = await makeFile(source, SIZE);
   tracker = await startTracker({ host: '127.0.0.1', port: 0, open: true, logLevel: 'silent' });
   const hashed = await hashFile(source, { pieceLength: 256 * 1024 });
@@ -44,16 +33,9 @@ beforeAll(async () => {
     pieces: hashed.pieces,
     announce: `${tracker.url}/announce`,
   });
-  torrentPath = join(dir, 'payload.torrent');
+  torrentPath = join(dir(), 'payload.torrent');
   await writeFile(torrentPath, torrent);
   meta = await parseMetainfo(torrent);
-});
-
-afterAll(async () => {
-  await killAll();
-  await tracker?.close();
-  await removeDir(dir);
-  tally.save();
 });
 
 /** dist-get against one honest seeder (the origin) and one hostile seeder. */
@@ -67,7 +49,7 @@ async function downloadBeside(mode: HostileMode, out: string) {
       '--torrent',
       torrentPath,
       '-o',
-      join(dir, out),
+      join(dir(), out),
       '--port',
       '0',
       '--bind',
@@ -97,7 +79,7 @@ describe('dist-get regressions', () => {
     const { result, summary, hostile } = await downloadBeside('wrong-size', 'a.bin');
     expect(hostile.connections).toBeGreaterThan(0);
     expect(result.code).toBe(0);
-    expect(await sha1OfFile(join(dir, 'a.bin'))).toBe(expected);
+    expect(await sha1OfFile(join(dir(), 'a.bin'))).toBe(expected);
     expect(summary?.['banned']).toBe(1);
     expect(result.stderr).toMatch(/banned peer .*sent a 17384-byte block/);
     row.result = 'pass';
@@ -113,7 +95,7 @@ describe('dist-get regressions', () => {
     const { result, hostile } = await downloadBeside('slowloris', 'b.bin');
     expect(hostile.connections).toBeGreaterThan(0);
     expect(result.code).toBe(0);
-    expect(await sha1OfFile(join(dir, 'b.bin'))).toBe(expected);
+    expect(await sha1OfFile(join(dir(), 'b.bin'))).toBe(expected);
     // Before the fix the download could only finish once the stalled peer's requests timed
     // out and it was disconnected, which dist-get logs with this line.
     expect(result.stderr).not.toMatch(/peer stopped sending blocks/);

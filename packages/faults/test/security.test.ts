@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
@@ -14,17 +14,15 @@ import {
   sha1,
 } from '@distributor/core';
 import { startTracker } from '@distributor/tracker';
-import { BIN, killAll, removeDir, startProc, tempDir } from './helpers/procs.js';
-import { Tally } from './helpers/tally.js';
+import { BIN, startProc } from './helpers/procs.js';
+import { faultFile } from './helpers/fault-file.js';
 
 const TOKEN = 's3cret-token';
-const tally = new Tally('security');
-let dir: string;
 let tracker: Awaited<ReturnType<typeof startTracker>>;
 let published: { infoHash: string; torrent: Uint8Array };
+const { tally, dir } = faultFile('security', () => tracker?.close());
 
 beforeAll(async () => {
-  dir = await tempDir();
   tracker = await startTracker({ host: '127.0.0.1', port: 0, token: TOKEN, logLevel: 'silent' });
   const pieces = sha1(Buffer.alloc(1000, 7));
   const { torrent, infoHash } = buildTorrent({
@@ -34,13 +32,6 @@ beforeAll(async () => {
     pieces,
   });
   published = { torrent, infoHash };
-});
-
-afterAll(async () => {
-  await killAll();
-  await tracker?.close();
-  await removeDir(dir);
-  tally.save();
 });
 
 function put(infoHash: string, body: unknown, token?: string) {
@@ -225,9 +216,9 @@ describe('dist-get never writes outside its output directory', () => {
       `${unsafe.length} torrents whose name is a traversal, absolute, control-char or empty`,
       'non-zero exit with one line; nothing written outside the output directory',
     );
-    const out = join(dir, 'out');
+    const out = join(dir(), 'out');
     await mkdir(out);
-    const before = new Set(await readdir(dir));
+    const before = new Set(await readdir(dir()));
     for (const [i, name] of unsafe.entries()) {
       // The info dict is built by hand: core's buildTorrent refuses these names itself.
       const torrent = encode({
@@ -239,7 +230,7 @@ describe('dist-get never writes outside its output directory', () => {
           pieces: Buffer.alloc(20, 1),
         },
       });
-      const file = join(dir, `t${i}.torrent`);
+      const file = join(dir(), `t${i}.torrent`);
       await writeFile(file, torrent);
       row.badInputs++;
       const get = startProc(
@@ -256,7 +247,7 @@ describe('dist-get never writes outside its output directory', () => {
       });
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
-    expect(new Set(await readdir(dir))).toEqual(
+    expect(new Set(await readdir(dir()))).toEqual(
       new Set([...before, ...unsafe.map((_, i) => `t${i}.torrent`)]),
     );
     expect(await readdir(out)).toEqual([]);
@@ -270,7 +261,7 @@ describe('dist-get never writes outside its output directory', () => {
       'random names built from separators, dots, NUL, control chars, unicode',
       'UnsafeNameError, or a path directly inside the output directory',
     );
-    const out = resolve(dir, 'prop-out') + sep;
+    const out = resolve(dir(), 'prop-out') + sep;
     const piece = fc.oneof(
       fc.constantFrom('..', '.', '/', '\\', '\0', '\n', '~', '%2e', 'C:', '\u202e'),
       fc.string({ maxLength: 8 }),
@@ -280,7 +271,7 @@ describe('dist-get never writes outside its output directory', () => {
         row.badInputs++;
         const name = parts.join('');
         try {
-          const path = outputPathFor(name, out, dir);
+          const path = outputPathFor(name, out, dir());
           expect(resolve(path).startsWith(out)).toBe(true);
           expect(resolve(path).slice(out.length)).not.toContain(sep);
         } catch (err) {

@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TrackerClient, parseMetainfo } from '@distributor/core';
 import { startTracker, type Tracker } from '@distributor/tracker';
+import { freePort } from '../../../scripts/lib/ports.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -24,17 +24,6 @@ const ARIA2_QUIET = [
   '--console-log-level=warn',
   '--check-integrity=true',
 ];
-
-function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function sha1File(path: string): string {
   return createHash('sha1').update(readFileSync(path)).digest('hex');

@@ -92,7 +92,8 @@ describe('createRawFront', () => {
   });
 
   /**
-   * A front over a hot path that answers `/hot?x` with `x`, after `?delay=MS` when asked, and
+   * A front over a hot path that answers a request for `/hot…` with `URL|X-Forwarded-For` (its
+   * URL and forwarded-for address, empty when none), after `delay=MS` in the URL when asked, and
    * a hand-off that answers with what it was handed (so tests see the exact bytes).
    */
   async function frontServer(extra: Partial<RawFrontOptions> = {}) {
@@ -211,7 +212,8 @@ describe('createRawFront', () => {
     idle.socket.write(get('/hot?1'));
     const partial = await connect(port);
     partial.socket.write('GET /hot?never-ends HTTP/1.1\r\nHost:');
-    // Bounded by `until`'s 5 s: both must be closed by the server, not by the test.
+    // Bounded only by Jest's test timeout (jest.config.js): both must be closed by the server,
+    // not by the test.
     const [idleText] = await Promise.all([idle.closed, partial.closed]);
     expect(idleText).toContain('/hot?1');
   });

@@ -61,15 +61,18 @@ describe('SwarmStatusBoard', () => {
     const clock = new ManualClock();
     const b = board(clock);
     const machines = 200;
+    const stopped = (peer: number) => peer >= 60 && (peer - 60) % 3 === 0;
     for (let peer = 1; peer <= machines; peer++) {
       b.record(report(peer, { event: 'started', left: peer * 10, uploaded: peer, rate: peer }));
       clock.advance(10);
     }
     // Stopped ones leave at once; the first 50 go silent and expire.
-    for (let peer = 60; peer <= machines; peer += 3) b.record(report(peer, { event: 'stopped' }));
+    for (let peer = 1; peer <= machines; peer++) {
+      if (stopped(peer)) b.record(report(peer, { event: 'stopped' }));
+    }
     clock.advance(2 * INTERVAL * 1000 - 100 * 10);
     for (let peer = 51; peer <= machines; peer++) {
-      if (peer >= 60 && (peer - 60) % 3 === 0) continue;
+      if (stopped(peer)) continue;
       b.record(report(peer, { left: peer * 10, uploaded: peer, rate: peer }));
       clock.advance(1);
     }
@@ -77,7 +80,7 @@ describe('SwarmStatusBoard', () => {
     const listed = b.peers(HASH);
     const expected = [];
     for (let peer = 51; peer <= machines; peer++) {
-      if (!(peer >= 60 && (peer - 60) % 3 === 0)) expected.push(peer);
+      if (!stopped(peer)) expected.push(peer);
     }
     expect(listed).toHaveLength(expected.length);
     expect(b.trackedPeers).toBe(expected.length);

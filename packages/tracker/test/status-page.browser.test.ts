@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { SwarmsResponse } from '@distributor/tracker';
+import { freePort } from '../../../scripts/lib/ports.js';
 import { spawnTracker } from './helpers.js';
 import type { TrackerProcess } from './helpers.js';
 
@@ -34,17 +34,6 @@ const GET_BIN = new URL('../../client/bin/dist-get.js', import.meta.url).pathnam
 const EVIL_NAME = '<img src=x onerror=alert(1)>.bin';
 const BIG_NAME = 'rollout.bin';
 const BIG_SIZE = 8 * 1024 * 1024;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Spawned {
   proc: ChildProcess;

@@ -1,12 +1,23 @@
-// Child-process plumbing shared by the loopback benchmarks (bench:get, bench:seed, bench:tracker, tracker-redis): start a
-// process with its output captured, stop it (TERM, then KILL), read its CPU time, wait for a
-// condition, find a free port. Every started child is tracked, so a benchmark can stop them all
-// on the way out.
+// Child-process plumbing shared by the loopback benchmarks (bench:get, bench:seed,
+// bench:tracker, tracker-redis): start a process with its output captured, stop it (TERM, then
+// KILL), read its CPU time, wait for a condition, find a free port. Every started child is
+// tracked, so a benchmark can stop them all on the way out.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+// freePort lives with the other helpers shared by tests and benchmarks (scripts/lib).
+export { freePort } from '../../lib/ports.js';
 
 const CLK_TCK = 100;
+
+/**
+ * The installed dist-tracker command, as operators run it: its shim passes the node flags the bin
+ * asks for (a smaller young generation, docs/operations.md) and execs, keeping the PID.
+ */
+export const DIST_TRACKER = fileURLToPath(
+  new URL('../../../node_modules/.bin/dist-tracker', import.meta.url),
+);
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,8 +27,9 @@ export const children = new Set();
 export function start(cmd, args, opts = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   let output = '';
-  child.stdout.on('data', (c) => (output += c));
-  child.stderr.on('data', (c) => (output += c));
+  // Only the streams that are piped (`opts.stdio` may inherit or ignore one) are captured.
+  child.stdout?.on('data', (c) => (output += c));
+  child.stderr?.on('data', (c) => (output += c));
   child.output = () => output;
   child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   children.add(child);
@@ -58,15 +70,4 @@ export async function waitFor(what, probe, timeoutMs, child) {
   }
   const output = child ? `; its output: ${child.output().slice(-2000)}` : '';
   throw new Error(`bench: timed out waiting for ${what}${output}`);
-}
-
-export async function freePort(host = '127.0.0.1') {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.on('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
 }
