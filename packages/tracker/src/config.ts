@@ -86,6 +86,11 @@ export interface TrackerOptions extends Partial<Omit<TrackerConfig, 'store'>> {
   clock?: Clock;
   /** Peer handout policy; random by default. */
   handoutPolicy?: HandoutPolicy;
+  /**
+   * Take new connections as bare TCP handles where node allows it (front/handle-wire.ts);
+   * false keeps every connection a net.Socket. Default true.
+   */
+  bareHandles?: boolean;
 }
 
 export class ConfigError extends Error {}

@@ -36,6 +36,8 @@ export { compactAddress, ipBytes } from './announce/address.js';
 export { createHotPath } from './announce/handler.js';
 export type { ConnectionMemo, HotPath, HotReply, HotRequest } from './announce/handler.js';
 export { createRawFront } from './front/raw-front.js';
+export { divertAccepts } from './front/handle-wire.js';
+export type { Wire, WireEvents } from './front/wire.js';
 export { BatchQueue } from './front/batch-queue.js';
 export type { RawFront, RawFrontOptions } from './front/raw-front.js';
 export { parseRequestHead } from './front/request-head.js';

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createHotPath, nodeHttpHotPath, takesTarget } from './announce/handler.js';
 import { encodeFailure } from './announce/response.js';
 import { createApp } from './app.js';
+import { divertAccepts } from './front/handle-wire.js';
 import { createRawFront } from './front/raw-front.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -83,7 +84,13 @@ function localUrl(host: string, port: number): string {
 
 /** Starts dist-tracker; resolves once it listens. */
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
-  const { store: storeOption, clock = systemClock, handoutPolicy, ...rest } = options;
+  const {
+    store: storeOption,
+    clock = systemClock,
+    handoutPolicy,
+    bareHandles = true,
+    ...rest
+  } = options;
   const config = resolveConfig({
     ...rest,
     ...(typeof storeOption === 'string' ? { store: storeOption } : {}),
@@ -164,6 +171,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   });
 
   const port = (server.address() as AddressInfo).port;
+  const handles = bareHandles && divertAccepts(server, front.acceptWire);
   const sweeper = setInterval(() => {
     store.sweep().catch((err: unknown) => logger.warn({ err }, 'store sweep failed'));
     board.sweep();
@@ -177,6 +185,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
       interval: config.interval,
       store: config.store.replace(/\/\/[^@/]*@/, '//***@'),
       handout: policy.name,
+      connections: handles ? 'bare handles' : 'node sockets',
     },
     'dist-tracker listening',
   );
@@ -192,7 +201,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
         server.closeAllConnections();
         front.destroyAll();
       }, config.drainTimeoutMs);
-      await closed;
+      // Connections on bare handles are the front's alone: the server does not count them.
+      await Promise.all([closed, front.whenEmpty()]);
       clearTimeout(deadline);
       if (ownStore) await store.close();
       metrics.registry.clear();

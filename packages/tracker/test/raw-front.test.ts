@@ -2,8 +2,13 @@ import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { decode } from '@distributor/core';
-import { createRawFront, parseRequestHead, startTracker } from '@distributor/tracker';
-import type { HotPath, RawFrontOptions, Tracker } from '@distributor/tracker';
+import {
+  createRawFront,
+  divertAccepts,
+  parseRequestHead,
+  startTracker,
+} from '@distributor/tracker';
+import type { HotPath, RawFrontOptions, Tracker, TrackerOptions } from '@distributor/tracker';
 import { announcePath, randomHash } from './helpers.js';
 
 /** A connection to `port` that collects everything the server sends until it closes. */
@@ -85,6 +90,14 @@ describe('parseRequestHead', () => {
 });
 
 describe('createRawFront', () => {
+  it('refuses a batch size below 1 or a negative delay', () => {
+    const base = { hotPath: () => false, handOff: () => undefined, takes: () => true };
+    expect(() => createRawFront({ ...base, coalesceMax: 0 })).toThrow(/at least 1/);
+    expect(() => createRawFront({ ...base, coalesceMs: -1 })).toThrow(/at least 0 ms/);
+  });
+});
+
+describe.each(['node sockets', 'bare handles'] as const)('the raw front on %s', (kind) => {
   let server: net.Server | undefined;
   afterEach(async () => {
     await new Promise((r) => server?.close(r) ?? r(undefined));
@@ -121,6 +134,7 @@ describe('createRawFront', () => {
     });
     server = net.createServer({ allowHalfOpen: true }, front.accept);
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    if (kind === 'bare handles') expect(divertAccepts(server, front.acceptWire)).toBe(true);
     return { front, port: (server.address() as AddressInfo).port };
   }
 
@@ -254,10 +268,32 @@ describe('createRawFront', () => {
     expect(await closed).toBe(`HANDED[${request}]`);
   });
 
-  it('refuses a batch size below 1 or a negative delay', () => {
-    const base = { hotPath: () => false, handOff: () => undefined, takes: () => true };
-    expect(() => createRawFront({ ...base, coalesceMax: 0 })).toThrow(/at least 1/);
-    expect(() => createRawFront({ ...base, coalesceMs: -1 })).toThrow(/at least 0 ms/);
+  it('tells the hot path the client address, and counts handed-over connections as the server own', async () => {
+    const hotPath: HotPath = (request, reply) => {
+      if (request.url !== '/hot') return false;
+      reply(200, Buffer.from(`from ${request.client.remoteAddress}`));
+      return true;
+    };
+    // This hand-off keeps the connection open, so that it can be counted.
+    const handOff = (socket: Socket) => {
+      socket.on('end', () => socket.end());
+      socket.write('HANDED[');
+    };
+    const { port } = await frontServer({ hotPath, handOff });
+    const a = await connect(port);
+    a.socket.write(get('/hot', 'Connection: close\r\n'));
+    expect(await a.closed).toMatch(/\r\n\r\nfrom 127\.0\.0\.1$/);
+
+    const b = await connect(port);
+    b.socket.write(get('/other'));
+    await until(b.received, (t) => t.startsWith('HANDED['));
+    const open = await new Promise<number>((resolve, reject) =>
+      server!.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+    );
+    // A handed-over handle joins the server's count, as node:http's connection tracking needs.
+    if (kind === 'bare handles') expect(open).toBe(1);
+    else expect(open).toBeGreaterThanOrEqual(1);
+    b.socket.destroy();
   });
 
   it('keeps serving a client that pipelines thousands of requests before reading any', async () => {
@@ -277,15 +313,24 @@ describe('createRawFront', () => {
   });
 });
 
-describe('the raw front in dist-tracker', () => {
+describe.each([true, false])('the raw front in dist-tracker, bare handles: %s', (bareHandles) => {
   let tracker: Tracker | undefined;
+  const start = (extra: Partial<TrackerOptions> = {}) =>
+    startTracker({
+      host: '127.0.0.1',
+      port: 0,
+      open: true,
+      logLevel: 'silent',
+      bareHandles,
+      ...extra,
+    });
   afterEach(async () => {
     await tracker?.close();
     tracker = undefined;
   });
 
   it('serves announces, node:http endpoints and announces again on one connection', async () => {
-    tracker = await startTracker({ host: '127.0.0.1', port: 0, open: true, logLevel: 'silent' });
+    tracker = await start();
     const { socket, received } = await connect(tracker.port);
     const hash = randomHash(1);
     socket.write(get(announcePath({ infoHash: hash, peer: 1, port: 6001 })));
@@ -304,7 +349,7 @@ describe('the raw front in dist-tracker', () => {
   });
 
   it('answers an oversized announce with a failure reason, through node:http', async () => {
-    tracker = await startTracker({ host: '127.0.0.1', port: 0, open: true, logLevel: 'silent' });
+    tracker = await start();
     const { socket, closed } = await connect(tracker.port);
     socket.write(get(`/announce?info_hash=${'x'.repeat(40_000)}`));
     const text = await closed;
@@ -313,14 +358,8 @@ describe('the raw front in dist-tracker', () => {
   });
 
   it('closes an idle keep-alive connection promptly on close()', async () => {
-    tracker = await startTracker({
-      host: '127.0.0.1',
-      port: 0,
-      open: true,
-      logLevel: 'silent',
-      // If close() waited for idle connections to time out, this test would time out instead.
-      drainTimeoutMs: 600_000,
-    });
+    // If close() waited for idle connections to time out, this test would time out instead.
+    tracker = await start({ drainTimeoutMs: 600_000 });
     const { socket, received, closed } = await connect(tracker.port);
     socket.write(get(announcePath({ infoHash: randomHash(2), peer: 1, port: 6001 })));
     await until(received, (t) => t.includes('HTTP/1.1 200'));

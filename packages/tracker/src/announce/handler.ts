@@ -33,7 +33,8 @@ export interface HotPathContext {
 export interface HotRequest {
   /** The request target, e.g. `/announce?info_hash=...`. */
   url: string;
-  socket: Socket;
+  /** The connection the request came on: a net.Socket, or the raw front's bare handle. */
+  client: { readonly remoteAddress: string | undefined };
   /** The X-Forwarded-For header, read only under --trust-proxy. */
   forwardedFor: string | undefined;
   /** Lives as long as the connection: a keep-alive client's address is parsed once. */
@@ -69,7 +70,7 @@ export function nodeHttpHotPath(hotPath: HotPath) {
     return hotPath(
       {
         url: req.url ?? '',
-        socket: req.socket,
+        client: req.socket,
         forwardedFor: typeof forwarded === 'string' ? forwarded : undefined,
         memo,
       },
@@ -115,7 +116,7 @@ export function createHotPath(ctx: HotPathContext) {
     }
     let bytes = req.memo.ip;
     if (bytes === undefined) {
-      const remote = req.socket.remoteAddress;
+      const remote = req.client.remoteAddress;
       bytes = req.memo.ip = remote ? ipBytes(remote) : null;
     }
     return bytes;

@@ -4,6 +4,8 @@ import type { ConnectionMemo, HotPath, HotReply } from '../announce/handler.js';
 import { BatchQueue } from './batch-queue.js';
 import { parseRequestHead } from './request-head.js';
 import type { RequestHead } from './request-head.js';
+import { SocketWire } from './socket-wire.js';
+import type { Wire } from './wire.js';
 
 /**
  * Announces and scrapes straight off the socket, ahead of node:http.
@@ -48,8 +50,12 @@ export interface RawFrontOptions {
 }
 
 export interface RawFront {
-  /** Takes a newly accepted connection. */
+  /** Takes a connection node's server accepted. */
   accept(socket: Socket): void;
+  /** Takes a connection as a bare handle (divertAccepts in handle-wire.ts). */
+  acceptWire(wire: Wire): void;
+  /** Resolves once no connection is left here (handed over or closed). */
+  whenEmpty(): Promise<void>;
   /** Shutting down: idle connections close now, busy ones after their response. */
   closeIdle(): void;
   /** Drain time is over: close everything still open. */
@@ -75,6 +81,14 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     options.coalesceMs ?? 1,
   );
   const open = new Set<RawConnection>();
+  let emptyWaiters: (() => void)[] = [];
+  const forget = (connection: RawConnection) => {
+    open.delete(connection);
+    if (open.size > 0 || emptyWaiters.length === 0) return;
+    const waiters = emptyWaiters;
+    emptyWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
   let closing = false;
   // One sweep a second over all connections instead of a timer per socket: timers re-armed on
   // every read and write cost more than the sweep, and connections here live milliseconds.
@@ -111,11 +125,8 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     /** The head at the start of `pending`, parsed when it arrived. */
     private parsed: { end: number; head: RequestHead } | null = null;
 
-    constructor(private readonly socket: Socket) {
-      socket.on('data', this.onData);
-      socket.on('end', this.onEnd);
-      socket.on('error', this.onError);
-      socket.on('close', this.onClose);
+    constructor(private readonly wire: Wire) {
+      wire.listen({ data: this.onData, end: this.onEnd, close: this.onClose });
       open.add(this);
       sweeper ??= setInterval(sweep, sweepEveryMs).unref();
     }
@@ -127,20 +138,20 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     end(): void {
       this.pending = null;
       if (this.outbox.length > 0) this.endAfterSend = true;
-      else this.socket.end();
+      else this.wire.end();
     }
 
     destroy(): void {
-      this.socket.destroy();
+      this.wire.destroy();
     }
 
     /** Closes the connection if it sat idle, or took too long to send a head. */
     checkTimeouts(now: number): void {
       if (this.busy) return; // the store has its own timeout and will answer
       if (this.pending !== null) {
-        if (now - this.headStartedAt > headTimeoutMs) this.socket.destroy();
+        if (now - this.headStartedAt > headTimeoutMs) this.wire.destroy();
       } else if (now - this.lastActiveAt > idleTimeoutMs) {
-        this.socket.destroy();
+        this.wire.destroy();
       }
     }
 
@@ -174,19 +185,15 @@ export function createRawFront(options: RawFrontOptions): RawFront {
       this.schedule();
     };
 
-    private readonly onError = (): void => {
-      this.socket.destroy();
-    };
-
     private readonly onClose = (): void => {
       this.gone = true;
       this.takeOutbox();
-      open.delete(this);
+      forget(this);
     };
 
     private readonly onDrain = (): void => {
       this.waitingForDrain = false;
-      this.socket.resume();
+      this.wire.resume();
       this.schedule();
     };
 
@@ -227,7 +234,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
           if (!inside) this.process();
         };
         const taken = hotPath(
-          { url: head.target, socket: this.socket, forwardedFor: head.forwardedFor, memo: this },
+          { url: head.target, client: this.wire, forwardedFor: head.forwardedFor, memo: this },
           reply,
         );
         inside = false;
@@ -244,24 +251,24 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     send(): void {
       this.queued = false;
       if (this.gone) return;
-      const socket = this.socket;
+      const wire = this.wire;
       const full = this.outboxBytes > MAX_UNSENT_BYTES;
       const out = this.takeOutbox();
       if (out) {
         if (this.closeAfterSend) {
           // Like node:http: once the response is out, the connection is gone, whatever the client does.
-          socket.end(out, () => socket.destroy());
+          wire.finish(out);
           return;
         }
         if (this.endAfterSend) {
-          socket.end(out);
+          wire.end(out);
           return;
         }
-        socket.write(out);
-        if (socket.writableLength > MAX_UNSENT_BYTES && !this.waitingForDrain) {
+        wire.write(out);
+        if (wire.unsent > MAX_UNSENT_BYTES && !this.waitingForDrain) {
           this.waitingForDrain = true;
-          socket.pause();
-          socket.once('drain', this.onDrain);
+          wire.pause();
+          wire.whenDrained(this.onDrain);
         }
       }
       // process() stopped at a full outbox: go on with the requests after it.
@@ -280,8 +287,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     private respond(head: RequestHead, status: number, body: Buffer): void {
       this.busy = false;
       this.lastActiveAt = performance.now();
-      const socket = this.socket;
-      if (!socket.writable || this.gone) return;
+      if (!this.wire.writable || this.gone) return;
       const close = !head.keepAlive || closing;
       const text =
         `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
@@ -302,33 +308,32 @@ export function createRawFront(options: RawFrontOptions): RawFront {
 
     /** Gives the connection, with every byte read so far, to node:http. */
     private giveUp(): void {
-      const socket = this.socket;
-      // Paused first: with no 'data' listener a flowing socket would drop what it reads.
-      socket.pause();
-      socket.removeListener('data', this.onData);
-      socket.removeListener('end', this.onEnd);
-      socket.removeListener('error', this.onError);
-      socket.removeListener('close', this.onClose);
-      socket.removeListener('drain', this.onDrain);
-      open.delete(this);
       this.gone = true;
       // Answers to earlier requests go out before node:http answers the later ones.
       const answered = this.takeOutbox();
-      if (answered) socket.write(answered);
-      if (this.pending) socket.unshift(this.pending);
+      if (answered) this.wire.write(answered);
+      const socket = this.wire.handOver(this.pending);
       this.pending = null;
+      forget(this);
       handOff(socket);
       socket.resume();
     }
   }
 
+  const acceptWire = (wire: Wire) => {
+    if (closing) {
+      wire.destroy();
+      return;
+    }
+    new RawConnection(wire);
+  };
+
   return {
-    accept(socket) {
-      if (closing) {
-        socket.destroy();
-        return;
-      }
-      new RawConnection(socket);
+    accept: (socket) => acceptWire(new SocketWire(socket)),
+    acceptWire,
+    whenEmpty() {
+      if (open.size === 0) return Promise.resolve();
+      return new Promise((resolve) => emptyWaiters.push(resolve));
     },
     closeIdle() {
       closing = true;
