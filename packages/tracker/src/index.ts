@@ -39,6 +39,8 @@ export { createRawFront } from './front/raw-front.js';
 export { divertAccepts } from './front/handle-wire.js';
 export type { Wire, WireEvents } from './front/wire.js';
 export { BatchQueue } from './front/batch-queue.js';
+export { ConnectionList } from './front/connection-list.js';
+export type { Listed } from './front/connection-list.js';
 export type { RawFront, RawFrontOptions } from './front/raw-front.js';
 export { parseRequestHead } from './front/request-head.js';
 export type { RequestHead } from './front/request-head.js';

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionMemo, HotPath, HotReply } from '../announce/handler.js';
 import { BatchQueue } from './batch-queue.js';
+import { ConnectionList } from './connection-list.js';
 import { parseRequestHead } from './request-head.js';
 import type { RequestHead } from './request-head.js';
 import { SocketWire } from './socket-wire.js';
@@ -80,7 +81,7 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     options.coalesceMax ?? 32,
     options.coalesceMs ?? 1,
   );
-  const open = new Set<RawConnection>();
+  const open = new ConnectionList<RawConnection>();
   let emptyWaiters: (() => void)[] = [];
   const forget = (connection: RawConnection) => {
     open.delete(connection);
@@ -100,11 +101,12 @@ export function createRawFront(options: RawFrontOptions): RawFront {
       return;
     }
     const now = performance.now();
-    for (const connection of open) connection.checkTimeouts(now);
+    open.forEach((connection) => connection.checkTimeouts(now));
   };
 
   class RawConnection implements ConnectionMemo {
     ip?: Buffer | null;
+    listIndex = -1;
     /** Bytes read but not yet answered: part of a head, or pipelined requests. */
     private pending: Buffer | null = null;
     private headStartedAt = 0;
@@ -337,11 +339,13 @@ export function createRawFront(options: RawFrontOptions): RawFront {
     },
     closeIdle() {
       closing = true;
-      for (const connection of open) if (connection.isIdle()) connection.end();
+      open.forEach((connection) => {
+        if (connection.isIdle()) connection.end();
+      });
     },
     destroyAll() {
       batch.clear();
-      for (const connection of open) connection.destroy();
+      open.forEach((connection) => connection.destroy());
       clearInterval(sweeper);
       sweeper = undefined;
     },
