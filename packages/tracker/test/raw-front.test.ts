@@ -296,6 +296,25 @@ describe.each(['node sockets', 'bare handles'] as const)('the raw front on %s', 
     b.socket.destroy();
   });
 
+  it('hands over in order after thousands of pipelined answers the client has not read yet', async () => {
+    const { port } = await frontServer();
+    const { socket, received, closed } = await connect(port);
+    socket.pause();
+    const n = 3000;
+    let all = '';
+    for (let i = 0; i < n; i++) all += get(`/hot?${i}&pad=${'p'.repeat(200)}`);
+    const last = get('/other?after');
+    socket.write(all + last);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.resume();
+    await until(received, (t) => t.includes('HANDED['));
+    socket.end();
+    const text = await closed;
+    const order = [...text.matchAll(/\/hot\?(\d+)&/g)].map((m) => Number(m[1]));
+    expect(order).toEqual([...Array(n).keys()]);
+    expect(text.endsWith(`HANDED[${last}]`)).toBe(true);
+  });
+
   it('keeps serving a client that pipelines thousands of requests before reading any', async () => {
     const { port } = await frontServer();
     const { socket, received } = await connect(port);
