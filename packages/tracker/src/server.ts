@@ -172,9 +172,20 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
 
   const port = (server.address() as AddressInfo).port;
   const handles = bareHandles && divertAccepts(server, front.acceptWire);
+  // Both sweeps give the event loop back every few ms; one still running is not started again.
+  let sweeping = false;
+  const sweep = async () => {
+    try {
+      await store.sweep();
+    } catch (err) {
+      logger.warn({ err }, 'store sweep failed');
+    }
+    await board.sweep();
+  };
   const sweeper = setInterval(() => {
-    store.sweep().catch((err: unknown) => logger.warn({ err }, 'store sweep failed'));
-    board.sweep();
+    if (sweeping) return;
+    sweeping = true;
+    void sweep().finally(() => (sweeping = false));
   }, config.interval * 1000);
   sweeper.unref();
   logger.info(

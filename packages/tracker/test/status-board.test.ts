@@ -57,7 +57,7 @@ describe('SwarmStatusBoard', () => {
     });
   });
 
-  it('keeps every other machine intact when machines leave from the middle', () => {
+  it('keeps every other machine intact when machines leave from the middle', async () => {
     const clock = new ManualClock();
     const b = board(clock);
     const machines = 200;
@@ -76,7 +76,7 @@ describe('SwarmStatusBoard', () => {
       b.record(report(peer, { left: peer * 10, uploaded: peer, rate: peer }));
       clock.advance(1);
     }
-    b.sweep();
+    await b.sweep();
     const listed = b.peers(HASH);
     const expected = [];
     for (let peer = 51; peer <= machines; peer++) {
@@ -158,12 +158,12 @@ describe('SwarmStatusBoard', () => {
     expect(b.trackedPeers).toBe(3);
   });
 
-  it('sweeps away swarms nobody announces any more', () => {
+  it('sweeps away swarms nobody announces any more', async () => {
     const clock = new ManualClock();
     const b = board(clock);
     b.record(report(1));
     clock.advance(2 * INTERVAL * 1000 + 1);
-    b.sweep();
+    await b.sweep();
     expect(b.activity(HASH).history).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import type { HistoryPoint } from './completion-history.js';
 import { formatCompactAddress } from './address-text.js';
 import { PeerTable } from './peer-table.js';
 import type { PeerRow } from './peer-table.js';
+import { TimeSlices } from '../time-slices.js';
 
 /**
  * What the status page knows about each machine, learned from what announces already carry
@@ -79,6 +80,8 @@ export interface SwarmStatusOptions {
   maxPeers?: number;
   /** Most swarms tracked; the least recently announced one is dropped beyond it. */
   maxSwarms?: number;
+  /** sweep() gives the event loop back after this much work (ms). */
+  sweepSliceMs?: number;
   /** Points kept per completion history. */
   historyPoints?: number;
 }
@@ -95,6 +98,7 @@ export class SwarmStatusBoard {
   private readonly maxPeers: number;
   private readonly maxSwarms: number;
   private readonly historyPoints: number;
+  private readonly sweepSliceMs: number;
   private readonly swarms = new Map<string, SwarmRecord>();
   private peerCount = 0;
   /** Announces from machines not detailed because `maxPeers` was reached. */
@@ -107,6 +111,7 @@ export class SwarmStatusBoard {
     this.maxPeers = options.maxPeers ?? 100_000;
     this.maxSwarms = options.maxSwarms ?? 10_000;
     this.historyPoints = options.historyPoints ?? 120;
+    this.sweepSliceMs = options.sweepSliceMs ?? 2;
   }
 
   /** Called once per answered announce; cheap (a few map operations). */
@@ -209,15 +214,17 @@ export class SwarmStatusBoard {
 
   /**
    * Drops silent machines and swarms nobody announced for a while. Visits every tracked
-   * machine, which is why it runs on the tracker's sweep timer and never per announce.
+   * machine, which is why it runs on the tracker's sweep timer, in slices, and never per
+   * announce.
    */
-  sweep(): void {
-    const now = this.clock.now();
+  async sweep(): Promise<void> {
+    const slices = new TimeSlices(this.sweepSliceMs);
     for (const [infoHash, swarm] of this.swarms) {
       this.expire(swarm);
-      if (swarm.peers.size === 0 && now - swarm.history.lastAt() > this.peerTtlMs) {
+      if (swarm.peers.size === 0 && this.clock.now() - swarm.history.lastAt() > this.peerTtlMs) {
         this.swarms.delete(infoHash);
       }
+      if (slices.due()) await slices.yield();
     }
   }
 

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { registryEntry } from './registry-entry.js';
 import { sumTotals } from './totals.js';
+import { TimeSlices } from '../time-slices.js';
 import {
   PEER4_RECORD,
   PEER6_RECORD,
@@ -22,6 +23,8 @@ export interface MemoryStoreOptions {
   clock?: Clock;
   /** A peer that has not announced for this long is gone (2x the announce interval). */
   peerTtlMs?: number;
+  /** sweep() gives the event loop back after this much work (ms). */
+  sweepSliceMs?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -173,6 +176,7 @@ export class MemoryStore implements TrackerStore {
   private readonly peerTtlMs: number;
   /** A swarm is swept of expired peers at most this often, when it is next touched. */
   private readonly sweepEveryMs: number;
+  private readonly sweepSliceMs: number;
   private readonly swarms = new Map<string, Swarm>();
   private readonly registry = new Map<string, StoredEntry>();
 
@@ -181,6 +185,7 @@ export class MemoryStore implements TrackerStore {
     this.peerTtlMs = options.peerTtlMs ?? 60_000;
     if (!(this.peerTtlMs > 0)) throw new RangeError('peerTtlMs must be positive');
     this.sweepEveryMs = this.peerTtlMs / 8;
+    this.sweepSliceMs = options.sweepSliceMs ?? 2;
   }
 
   announce(request: PeerAnnounce): AnnounceOutcome {
@@ -346,13 +351,16 @@ export class MemoryStore implements TrackerStore {
   }
 
   async sweep(): Promise<void> {
-    const now = this.clock.now();
+    const slices = new TimeSlices(this.sweepSliceMs);
     for (const [hash, swarm] of this.swarms) {
-      // Swarms that see announces sweep themselves; this catches the ones gone quiet, without
-      // a pause proportional to every peer the tracker knows.
+      // Swarms that see announces sweep themselves; this catches the ones gone quiet, in
+      // slices, so that announces do not wait for a walk over every peer the tracker knows.
+      const now = this.clock.now();
       if (now - swarm.sweptAt >= this.sweepEveryMs) swarm.sweep(now);
       if (swarm.size === 0) this.dropIfIdle(hash, swarm);
+      if (slices.due()) await slices.yield();
     }
+    const now = this.clock.now();
     for (const hash of [...this.registry.keys()]) this.liveEntry(hash, now);
   }
 
