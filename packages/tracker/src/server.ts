@@ -175,12 +175,8 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   // Both sweeps give the event loop back every few ms; one still running is not started again.
   let sweeping = false;
   const sweep = async () => {
-    try {
-      await store.sweep();
-    } catch (err) {
-      logger.warn({ err }, 'store sweep failed');
-    }
-    await board.sweep();
+    await store.sweep().catch((err: unknown) => logger.warn({ err }, 'store sweep failed'));
+    await board.sweep().catch((err: unknown) => logger.warn({ err }, 'status sweep failed'));
   };
   const sweeper = setInterval(() => {
     if (sweeping) return;
