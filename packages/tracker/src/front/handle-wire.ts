@@ -65,12 +65,26 @@ interface ServerInternals {
   allowHalfOpen?: boolean;
 }
 
+const HANDLE_METHODS = [
+  'readStart',
+  'readStop',
+  'writeBuffer',
+  'shutdown',
+  'close',
+  'getpeername',
+  'setNoDelay',
+] as const;
+
+/** Node's stream binding, or null unless it and its TCP handle class are what this module expects. */
 function loadStreamBinding(): StreamBinding | null {
   try {
-    const binding = (
-      process as unknown as { binding(name: string): Partial<StreamBinding> }
-    ).binding('stream_wrap');
+    const load = (name: string) =>
+      (process as unknown as { binding(name: string): unknown }).binding(name);
+    const binding = load('stream_wrap') as Partial<StreamBinding>;
+    const tcp = (load('tcp_wrap') as { TCP?: { prototype: Record<string, unknown> } }).TCP;
     const ok =
+      tcp !== undefined &&
+      HANDLE_METHODS.every((m) => typeof tcp.prototype[m] === 'function') &&
       typeof binding.WriteWrap === 'function' &&
       typeof binding.ShutdownWrap === 'function' &&
       types.isInt32Array(binding.streamBaseState) &&
@@ -108,8 +122,6 @@ function afterShutdown(this: ShutdownReq, status: number): void {
   wire.shut(status);
 }
 
-const HANDLE_METHODS = ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close'] as const;
-
 /**
  * Has `server`, which must be listening, give its new TCP connections to `onWire` as bare
  * handles instead of making each a `net.Socket`. Returns false, changing nothing, where node's
@@ -122,7 +134,7 @@ export function divertAccepts(server: Server, onWire: (wire: Wire) => void): boo
   if (typeof internals._connections !== 'number' || server.maxConnections) return false;
   const nodeOnConnection = listenHandle.onconnection;
   listenHandle.onconnection = function (status, client) {
-    if (status !== 0 || !client || !HANDLE_METHODS.every((m) => typeof client[m] === 'function')) {
+    if (status !== 0 || !client) {
       nodeOnConnection.call(this, status, client);
       return;
     }
@@ -133,7 +145,6 @@ export function divertAccepts(server: Server, onWire: (wire: Wire) => void): boo
 
 class HandleWire implements Wire {
   private events: WireEvents | undefined;
-  private peer: string | undefined | null = null;
   private writesInFlight = 0;
   private drainWaiter: (() => void) | undefined;
   /** Our side has ended (shutdown asked for). */
@@ -155,11 +166,9 @@ class HandleWire implements Wire {
   }
 
   get remoteAddress(): string | undefined {
-    if (this.peer === null) {
-      const name: PeerName = {};
-      this.peer = this.handle.getpeername(name) === 0 ? name.address : undefined;
-    }
-    return this.peer;
+    // Read once per connection: the hot path keeps the parsed address in its connection memo.
+    const name: PeerName = {};
+    return this.handle.getpeername(name) === 0 ? name.address : undefined;
   }
 
   get writable(): boolean {
