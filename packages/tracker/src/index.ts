@@ -56,6 +56,8 @@ export type {
   SwarmStatusOptions,
 } from './status/swarm-status.js';
 export { CompletionHistory } from './status/completion-history.js';
+export { PeerTable } from './status/peer-table.js';
+export type { PeerRow } from './status/peer-table.js';
 export type { HistoryPoint } from './status/completion-history.js';
 export { parseExtraParams } from './status/extra-params.js';
 export type { ExtraAnnounceParams } from './status/extra-params.js';

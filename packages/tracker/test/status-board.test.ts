@@ -186,6 +186,26 @@ describe('CompletionHistory', () => {
     expect(h.points().map((p) => p.completed)).toEqual([0, 2, 4]);
   });
 
+  it('draws a plateau from its two ends, however long it lasts', () => {
+    const h = new CompletionHistory(8, 1000);
+    h.add(0, stats(0));
+    h.add(1000, stats(2));
+    for (let t = 2000; t <= 600_000; t += 1000) h.add(t, stats(2));
+    expect(h.points().map((p) => [p.t, p.completed])).toEqual([
+      [0, 0],
+      [1000, 2],
+      [600_000, 2],
+    ]);
+    expect(h.spacingMs).toBe(1000);
+    h.add(601_000, stats(3));
+    expect(h.points().map((p) => [p.t, p.completed])).toEqual([
+      [0, 0],
+      [1000, 2],
+      [600_000, 2],
+      [601_000, 3],
+    ]);
+  });
+
   it('stays within its capacity and still spans the whole rollout', () => {
     const h = new CompletionHistory(8, 1000);
     for (let i = 0; i <= 1000; i++) h.add(i * 1000, stats(i % 10));

@@ -47,6 +47,13 @@ export class CompletionHistory {
       this.write(n - 1, now, stats);
       return;
     }
+    if (n >= 2 && this.holds(n - 1, stats) && this.holds(n - 2, stats)) {
+      // A plateau is drawn from its two ends, so its newest point just moves on. Points added
+      // every step for swarms that do not change were, with 10,000 swarms, a megabyte a second
+      // of long-lived memory and a major GC every minute.
+      this.rows[(n - 1) * FIELDS] = now;
+      return;
+    }
     if (n >= this.capacity) this.halve();
     if (this.count * FIELDS === this.rows.length) this.grow();
     this.write(this.count++, now, stats);
@@ -74,6 +81,17 @@ export class CompletionHistory {
 
   get spacingMs(): number {
     return this.stepMs;
+  }
+
+  /** Whether the point has these counts. */
+  private holds(point: number, stats: SwarmStats): boolean {
+    const at = point * FIELDS;
+    const rows = this.rows;
+    return (
+      rows[at + 1] === stats.complete &&
+      rows[at + 2] === stats.incomplete &&
+      rows[at + 3] === stats.downloaded
+    );
   }
 
   private write(point: number, now: number, stats: SwarmStats): void {

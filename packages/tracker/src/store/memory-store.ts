@@ -28,6 +28,11 @@ export interface MemoryStoreOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+// A group holds these until its first peer: most swarms never see an IPv6 peer, and with
+// 10,000 swarms, buffers allocated up front were 160,000 heap objects for each major GC to mark.
+const NO_RECORDS = Buffer.alloc(0);
+const NO_EXPIRES = new Float64Array(0);
+const NO_KEYS: string[] = [];
 
 /**
  * One group of peers (seeds or leechers, IPv4 or IPv6) as fixed-size records packed in one
@@ -37,14 +42,14 @@ const EMPTY = new Uint8Array(0);
 class PeerGroup {
   records: Buffer;
   expires: Float64Array;
-  keys: string[] = [];
+  keys: string[] = NO_KEYS;
   /** `zone/rack` of each record ('' when unknown), kept beside the records for the handout. */
-  locations: string[] = [];
+  locations: string[] = NO_KEYS;
   count = 0;
 
   constructor(readonly recordSize: number) {
-    this.records = Buffer.allocUnsafe(recordSize * 4);
-    this.expires = new Float64Array(4);
+    this.records = NO_RECORDS;
+    this.expires = NO_EXPIRES;
   }
 
   /** Appends a record (the compact address, then the peer id); returns its slot. */
@@ -55,7 +60,7 @@ class PeerGroup {
     expiresAt: number,
     location: string,
   ): number {
-    if (this.count === this.expires.length) this.grow(this.count * 2);
+    if (this.count === this.expires.length) this.grow(Math.max(4, this.count * 2));
     const slot = this.count++;
     this.keys[slot] = key;
     this.write(slot, address, peerId, expiresAt, location);
@@ -99,6 +104,10 @@ class PeerGroup {
   }
 
   private grow(capacity: number): void {
+    if (this.keys === NO_KEYS) {
+      this.keys = [];
+      this.locations = [];
+    }
     const records = Buffer.allocUnsafe(capacity * this.recordSize);
     this.records.copy(records, 0, 0, this.count * this.recordSize);
     const expires = new Float64Array(capacity);
