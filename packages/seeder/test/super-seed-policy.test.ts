@@ -150,6 +150,26 @@ describe('SuperSeedPolicy', () => {
     expect(t.policy.active).toBe(false);
   });
 
+  it('leaves queued pieces with a peer that keeps taking pieces, however long they wait', () => {
+    const t = setup(4, { minWindow: 3, stallMs: 5000 });
+    expect(t.bits(t.policy.addPeer('a'))).toEqual([0, 1, 2]);
+    t.policy.addPeer('b');
+    // 'a' takes one piece every 3 s, in order: piece 2 waits 6 s for its turn.
+    for (const i of [0, 1]) {
+      t.advance(3000);
+      t.send('a', i);
+      t.policy.tick();
+    }
+    t.advance(3000);
+    t.policy.tick();
+    expect(t.policy.givenCount(2)).toBe(1);
+    expect(t.haves.get('b') ?? []).not.toContain(2);
+    // Silent for stallMs: now it is handed on.
+    t.advance(2000);
+    t.policy.tick();
+    expect(t.haves.get('b')).toContain(2);
+  });
+
   it('widens a fast peer’s window with its measured rate', () => {
     const t = setup(100, { minWindow: 2 });
     t.policy.addPeer('a');
