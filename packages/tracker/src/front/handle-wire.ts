@@ -151,9 +151,8 @@ class HandleWire implements Wire {
   private ending = false;
   private closeWhenShut = false;
   private readEnded = false;
+  /** Closed, or handed to node:http (the handle is the net.Socket's then): hands off either way. */
   private closed = false;
-  /** Handed to node:http: the handle is the net.Socket's now, and nothing here touches it. */
-  private released = false;
 
   constructor(
     private readonly handle: TcpHandle,
@@ -172,7 +171,7 @@ class HandleWire implements Wire {
   }
 
   get writable(): boolean {
-    return !this.ending && !this.closed && !this.released;
+    return !this.ending && !this.closed;
   }
 
   get unsent(): number {
@@ -199,7 +198,7 @@ class HandleWire implements Wire {
   };
 
   write(data: Buffer): void {
-    if (this.closed || this.released) return;
+    if (this.closed) return;
     const req = new this.stream.WriteWrap();
     req.handle = this.handle;
     req.oncomplete = afterWrite;
@@ -219,7 +218,6 @@ class HandleWire implements Wire {
   /** An asynchronous write completed. */
   written(status: number): void {
     this.writesInFlight--;
-    if (this.released) return;
     if (status < 0) {
       this.destroy();
     } else if (this.writesInFlight === 0 && this.drainWaiter) {
@@ -255,14 +253,13 @@ class HandleWire implements Wire {
 
   /** Our FIN has gone out (or could not). */
   shut(status: number): void {
-    if (this.released) return;
     // Like a net.Socket that does not allow half-open connections: once both sides have ended,
     // or the response was the last thing this connection was for, it is closed.
     if (status < 0 || this.closeWhenShut || this.readEnded) this.destroy();
   }
 
   destroy(): void {
-    if (this.closed || this.released) return;
+    if (this.closed) return;
     this.closed = true;
     this.drainWaiter = undefined;
     this.handle.onread = ignoreRead;
@@ -271,11 +268,11 @@ class HandleWire implements Wire {
   }
 
   pause(): void {
-    if (!this.closed && !this.released) this.handle.readStop();
+    if (!this.closed) this.handle.readStop();
   }
 
   resume(): void {
-    if (!this.closed && !this.released) this.handle.readStart();
+    if (!this.closed) this.handle.readStart();
   }
 
   whenDrained(then: () => void): void {
@@ -286,7 +283,7 @@ class HandleWire implements Wire {
   handOver(unread: Buffer | null): Socket {
     const { handle, server } = this;
     handle.readStop();
-    this.released = true;
+    this.closed = true;
     this.events = undefined;
     this.drainWaiter = undefined;
     const internals = server as unknown as ServerInternals;

@@ -219,12 +219,16 @@ export class SwarmStatusBoard {
    */
   async sweep(): Promise<void> {
     const slices = new TimeSlices(this.sweepSliceMs);
+    let now = this.clock.now();
     for (const [infoHash, swarm] of this.swarms) {
       this.expire(swarm);
-      if (swarm.peers.size === 0 && this.clock.now() - swarm.history.lastAt() > this.peerTtlMs) {
+      if (swarm.peers.size === 0 && now - swarm.history.lastAt() > this.peerTtlMs) {
         this.swarms.delete(infoHash);
       }
-      if (slices.due()) await slices.yield();
+      if (slices.due()) {
+        await slices.yield();
+        now = this.clock.now();
+      }
     }
   }
 

@@ -40,17 +40,14 @@ const NO_KEYS: string[] = [];
  * Removal swaps the last record into the hole, keeping the records dense for O(1) sampling.
  */
 class PeerGroup {
-  records: Buffer;
-  expires: Float64Array;
+  records: Buffer = NO_RECORDS;
+  expires: Float64Array = NO_EXPIRES;
   keys: string[] = NO_KEYS;
   /** `zone/rack` of each record ('' when unknown), kept beside the records for the handout. */
   locations: string[] = NO_KEYS;
   count = 0;
 
-  constructor(readonly recordSize: number) {
-    this.records = NO_RECORDS;
-    this.expires = NO_EXPIRES;
-  }
+  constructor(readonly recordSize: number) {}
 
   /** Appends a record (the compact address, then the peer id); returns its slot. */
   push(
@@ -361,15 +358,17 @@ export class MemoryStore implements TrackerStore {
 
   async sweep(): Promise<void> {
     const slices = new TimeSlices(this.sweepSliceMs);
+    let now = this.clock.now();
     for (const [hash, swarm] of this.swarms) {
       // Swarms that see announces sweep themselves; this catches the ones gone quiet, in
       // slices, so that announces do not wait for a walk over every peer the tracker knows.
-      const now = this.clock.now();
       if (now - swarm.sweptAt >= this.sweepEveryMs) swarm.sweep(now);
       if (swarm.size === 0) this.dropIfIdle(hash, swarm);
-      if (slices.due()) await slices.yield();
+      if (slices.due()) {
+        await slices.yield();
+        now = this.clock.now();
+      }
     }
-    const now = this.clock.now();
     for (const hash of [...this.registry.keys()]) this.liveEntry(hash, now);
   }
 
