@@ -4,19 +4,32 @@ import { PipelineDepthPolicy } from '@distributor/client';
 describe('PipelineDepthPolicy', () => {
   const policy = new PipelineDepthPolicy();
 
-  it('starts new peers at 64 outstanding blocks', () => {
-    expect(policy.depth(0, false)).toBe(64);
+  it('starts new peers at 16 outstanding blocks, more as soon as one proves fast', () => {
+    expect(policy.depth(0, false)).toBe(16);
+    expect(policy.depth(150_000, false)).toBe(16);
+    expect(policy.depth(100 * 1024 * 1024, false)).toBe(512);
   });
 
-  it('keeps at least 64 blocks for a fast peer and grows with its rate, up to the cap', () => {
+  it('gives a fast peer at least 64 blocks and grows with its rate, up to the cap', () => {
+    expect(policy.depth(2 * 1024 * 1024, true)).toBe(64);
     expect(policy.depth(10 * 1024 * 1024, true)).toBeGreaterThanOrEqual(64);
     expect(policy.depth(100 * 1024 * 1024, true)).toBeGreaterThan(policy.depth(10e6, true));
     expect(policy.depth(10 * 1024 * 1024 * 1024, true)).toBe(512);
   });
 
-  it('shrinks the queue of a slow peer, but never below the minimum', () => {
-    expect(policy.depth(64 * 1024, true)).toBe(8);
-    expect(policy.depth(0, true)).toBe(8);
+  it('keeps half a second of a slow peer, but never fewer than 4 blocks', () => {
+    // One of 16 connections into a 20 Mbit/s downlink: ~0.15 MB/s.
+    expect(policy.depth(150_000, true)).toBe(5);
+    expect(policy.depth(64 * 1024, true)).toBe(4);
+    expect(policy.depth(0, true)).toBe(4);
     expect(policy.depth(1024 * 1024, true)).toBe(32);
+  });
+
+  it('takes its limits from the options', () => {
+    const custom = new PipelineDepthPolicy({ initial: 64, min: 8, max: 100, horizonSec: 1 });
+    expect(custom.depth(0, false)).toBe(64);
+    expect(custom.depth(0, true)).toBe(8);
+    expect(custom.depth(1024 * 1024, true)).toBe(64);
+    expect(custom.depth(1024 * 1024 * 1024, true)).toBe(100);
   });
 });
