@@ -9,9 +9,9 @@
 // with 100,000 peers.
 //
 // Options: --duration S (per measurement, default 4), --warmup S (default 3, then 2 s of new
-// connections), --rounds N
-// (default 2), --connections N (default 64), --only NAME[,NAME] (dist-tracker, opentracker,
-// bittorrent-tracker). Needs a build (pnpm build) and: wrk, opentracker, taskset.
+// connections), --rounds N (default 2), --connections N (default 64), --only NAME[,NAME]
+// (dist-tracker, opentracker, bittorrent-tracker). Needs a build (pnpm build) and: wrk,
+// opentracker, taskset.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Clock } from './clock.js';
 
 /**
  * Splits a long walk (a sweep over every swarm) into slices of `sliceMs`, giving the event loop
@@ -7,8 +8,20 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  */
 export class TimeSlices {
   private started = performance.now();
+  private clockAtStart: number;
 
-  constructor(private readonly sliceMs = 2) {}
+  /** `clock`: the walk's own clock, read once per slice (`now`) rather than once per item. */
+  constructor(
+    private readonly sliceMs = 2,
+    private readonly clock?: Clock,
+  ) {
+    this.clockAtStart = clock?.now() ?? 0;
+  }
+
+  /** The clock's time at the start of the current slice. */
+  get now(): number {
+    return this.clockAtStart;
+  }
 
   /** True once the current slice is used up: time to `yield()`. Cheap enough to ask per item. */
   due(): boolean {
@@ -19,5 +32,6 @@ export class TimeSlices {
   async yield(): Promise<void> {
     await nextTurn();
     this.started = performance.now();
+    this.clockAtStart = this.clock?.now() ?? 0;
   }
 }

@@ -218,17 +218,13 @@ export class SwarmStatusBoard {
    * announce.
    */
   async sweep(): Promise<void> {
-    const slices = new TimeSlices(this.sweepSliceMs);
-    let now = this.clock.now();
+    const slices = new TimeSlices(this.sweepSliceMs, this.clock);
     for (const [infoHash, swarm] of this.swarms) {
       this.expire(swarm);
-      if (swarm.peers.size === 0 && now - swarm.history.lastAt() > this.peerTtlMs) {
+      if (swarm.peers.size === 0 && slices.now - swarm.history.lastAt() > this.peerTtlMs) {
         this.swarms.delete(infoHash);
       }
-      if (slices.due()) {
-        await slices.yield();
-        now = this.clock.now();
-      }
+      if (slices.due()) await slices.yield();
     }
   }
 

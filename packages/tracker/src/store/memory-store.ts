@@ -357,19 +357,15 @@ export class MemoryStore implements TrackerStore {
   }
 
   async sweep(): Promise<void> {
-    const slices = new TimeSlices(this.sweepSliceMs);
-    let now = this.clock.now();
+    const slices = new TimeSlices(this.sweepSliceMs, this.clock);
     for (const [hash, swarm] of this.swarms) {
       // Swarms that see announces sweep themselves; this catches the ones gone quiet, in
       // slices, so that announces do not wait for a walk over every peer the tracker knows.
-      if (now - swarm.sweptAt >= this.sweepEveryMs) swarm.sweep(now);
+      if (slices.now - swarm.sweptAt >= this.sweepEveryMs) swarm.sweep(slices.now);
       if (swarm.size === 0) this.dropIfIdle(hash, swarm);
-      if (slices.due()) {
-        await slices.yield();
-        now = this.clock.now();
-      }
+      if (slices.due()) await slices.yield();
     }
-    for (const hash of [...this.registry.keys()]) this.liveEntry(hash, now);
+    for (const hash of [...this.registry.keys()]) this.liveEntry(hash, slices.now);
   }
 
   async health(): Promise<StoreHealth> {
