@@ -5,9 +5,10 @@
  * piece it sends twice before the swarm holds a whole copy delays the last machine. So while the
  * swarm lacks some piece, each peer is told about (advertised, by bitfield and `have`) only a
  * few pieces that nobody has been given yet, and a piece goes to one peer only; the peers pass
- * it on among themselves. Once every piece has gone out once, the origin advertises the rest and
- * is an ordinary seed again. Advertising instead of refusing keeps third-party clients working:
- * they simply download what they are told we have.
+ * it on among themselves, and a peer gets new pieces only as fast as others announce the ones
+ * it was given (it passed them on). Once every piece has gone out once, the origin advertises
+ * the rest and is an ordinary seed again. Advertising instead of refusing keeps third-party
+ * clients working: they simply download what they are told we have.
  *
  * Two escape hatches keep the end of a rollout from stalling: a piece given to a peer that
  * leaves, or that has taken nothing from us for `stallMs`, is handed out again; and a peer keeps
@@ -33,9 +34,15 @@ export interface SuperSeedPolicyOptions<P> {
    * no byte at all, for this long.
    */
   stallMs?: number;
+  /**
+   * Pieces a peer may hold from us that no other peer has announced yet (0: no bound); the
+   * default is 4.
+   */
+  maxUnrelayed?: number;
 }
 
-interface PeerState {
+interface PeerState<P> {
+  peer: P;
   /** Pieces the peer holds, by its bitfield and haves. */
   has: Uint8Array;
   /** Pieces we told it we have. */
@@ -47,6 +54,10 @@ interface PeerState {
   pending: Map<number, { bytes: number; at: number; asked: boolean }>;
   /** Pending pieces not yet `asked`: what its window holds. */
   unasked: number;
+  /** Pieces given to it (pending or sent) that no other peer has announced yet, and since when. */
+  unrelayed: Map<number, number>;
+  /** Pieces it announced. */
+  hasCount: number;
   /** Pieces we sent it in full (still counted in `given` while it stays connected). */
   delivered: Set<number>;
   /** When we last sent it anything. */
@@ -62,15 +73,19 @@ const RATE_BUCKET_MS = 1000;
 export class SuperSeedPolicy<P> {
   readonly pieceCount: number;
   private readonly o: Required<Omit<SuperSeedPolicyOptions<P>, 'now'>> & { now: () => number };
-  private readonly peers = new Map<P, PeerState>();
+  private readonly peers = new Map<P, PeerState<P>>();
   /** Peers each piece was given to (pending or delivered), connected ones only. */
   private readonly given: Uint16Array;
   /** 1 once the piece is known to be in the swarm: sent in full once, or a peer announced it. */
   private readonly out: Uint8Array;
+  /** Peers holding each piece that no other peer has announced (see relayBound). */
+  private readonly owners = new Map<number, PeerState<P>[]>();
   private outCount = 0;
   /** Every index below it has been given or is out (a scan start, not a promise). */
   private cursor = 0;
   private done = false;
+  /** Connected peers that have not announced every piece. */
+  private leechers = 0;
 
   constructor(options: SuperSeedPolicyOptions<P>) {
     this.pieceCount = options.pieceCount;
@@ -79,6 +94,7 @@ export class SuperSeedPolicy<P> {
       windowMs: 1000,
       maxWindow: 256,
       stallMs: 5000,
+      maxUnrelayed: 4,
       now: Date.now,
       ...options,
     };
@@ -114,11 +130,14 @@ export class SuperSeedPolicy<P> {
    * (BEP 3 allows leaving it out when we advertise nothing yet).
    */
   addPeer(peer: P): Uint8Array | null {
-    const s: PeerState = {
+    const s: PeerState<P> = {
+      peer,
       has: new Uint8Array(this.pieceCount),
       advertised: new Uint8Array(this.pieceCount),
       pending: new Map(),
       unasked: 0,
+      unrelayed: new Map(),
+      hasCount: 0,
       delivered: new Set(),
       lastSentAt: this.o.now(),
       bucketStart: this.o.now(),
@@ -126,6 +145,7 @@ export class SuperSeedPolicy<P> {
       lastBucketBytes: 0,
     };
     this.peers.set(peer, s);
+    this.leechers++;
     if (this.done) s.advertised.fill(1);
     else this.offer(s, null);
     let any = false;
@@ -146,6 +166,8 @@ export class SuperSeedPolicy<P> {
     for (const i of indices) {
       if (!Number.isInteger(i) || i < 0 || i >= this.pieceCount || s.has[i]) continue;
       s.has[i] = 1;
+      if (++s.hasCount === this.pieceCount) this.leechers--;
+      this.relayed(s, i);
       // Got elsewhere (or already had it): the slot we gave it for this piece is free again.
       if (this.settle(s, i)) s.delivered.add(i);
       this.markOut(i);
@@ -170,6 +192,7 @@ export class SuperSeedPolicy<P> {
       p = { bytes: 0, at: now, asked: true };
       s.pending.set(index, p);
       this.given[index]!++;
+      this.holdUnrelayed(s, index);
     }
     p.bytes += bytes;
     p.at = now;
@@ -200,11 +223,14 @@ export class SuperSeedPolicy<P> {
     const s = this.peers.get(peer);
     if (!s) return;
     this.peers.delete(peer);
+    if (s.hasCount < this.pieceCount) this.leechers--;
+    for (const i of s.unrelayed.keys()) this.dropOwner(s, i);
     for (const i of s.pending.keys()) this.ungive(i);
     for (const i of s.delivered) this.ungive(i);
     if (this.peers.size === 0) {
       // Nobody left holds anything we know of: a later wave of peers starts from scratch.
       this.given.fill(0);
+      this.owners.clear();
       this.out.fill(0);
       this.outCount = 0;
       this.cursor = 0;
@@ -230,6 +256,8 @@ export class SuperSeedPolicy<P> {
         // It stays advertised to this peer (a have cannot be taken back), and we still serve it.
         this.settle(s, i);
         this.given[i]!--;
+        s.unrelayed.delete(i);
+        this.dropOwner(s, i);
         if (i < this.cursor) this.cursor = i;
       }
     }
@@ -244,11 +272,11 @@ export class SuperSeedPolicy<P> {
   }
 
   /** Gives `s` fresh pieces up to its window; `peer` null while building its first bitfield. */
-  private offer(s: PeerState, peer: P | null): void {
+  private offer(s: PeerState<P>, peer: P | null): void {
     const want = this.windowOf(s);
     let i = this.cursor;
     let cursorMoves = true;
-    while (s.unasked < want && i < this.pieceCount) {
+    while (s.unasked < want && i < this.pieceCount && !this.relayBound(s)) {
       if (this.given[i]! > 0 || this.out[i]) {
         if (cursorMoves) this.cursor = i + 1;
       } else {
@@ -258,6 +286,7 @@ export class SuperSeedPolicy<P> {
           s.pending.set(i, { bytes: 0, at: this.o.now(), asked: false });
           s.unasked++;
           s.advertised[i] = 1;
+          this.holdUnrelayed(s, i);
           if (peer !== null) this.o.advertise(peer, i);
         }
       }
@@ -265,13 +294,58 @@ export class SuperSeedPolicy<P> {
     }
   }
 
-  private windowOf(s: PeerState): number {
+  /**
+   * `s` holds as many pieces that no other peer has announced as it may: it gets more as they
+   * do. Pieces older than stallMs stop counting, and a lone leecher is never bound (there is
+   * nobody to pass pieces to).
+   */
+  private relayBound(s: PeerState<P>): boolean {
+    const max = this.o.maxUnrelayed;
+    if (max <= 0 || s.unrelayed.size < max) return false;
+    if (this.leechers - (s.hasCount < this.pieceCount ? 1 : 0) === 0) return false;
+    const since = this.o.now() - this.o.stallMs;
+    let held = 0;
+    for (const at of s.unrelayed.values()) if (at > since) held++;
+    return held >= max;
+  }
+
+  private holdUnrelayed(s: PeerState<P>, index: number): void {
+    s.unrelayed.set(index, this.o.now());
+    const list = this.owners.get(index);
+    if (list) list.push(s);
+    else this.owners.set(index, [s]);
+  }
+
+  private dropOwner(s: PeerState<P>, index: number): void {
+    const list = this.owners.get(index);
+    if (!list) return;
+    const at = list.indexOf(s);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.owners.delete(index);
+  }
+
+  /** `by` announced `index`: whoever we gave it to has passed it on (or it came another way). */
+  private relayed(by: PeerState<P>, index: number): void {
+    const list = this.owners.get(index);
+    if (!list) return;
+    for (const owner of list.splice(0)) {
+      if (owner === by) {
+        list.push(owner);
+        continue;
+      }
+      owner.unrelayed.delete(index);
+      if (!this.done && this.peers.get(owner.peer) === owner) this.offer(owner, owner.peer);
+    }
+    if (list.length === 0) this.owners.delete(index);
+  }
+
+  private windowOf(s: PeerState<P>): number {
     const rate = Math.max(s.lastBucketBytes, s.bucketBytes) / RATE_BUCKET_MS; // bytes per ms
     const byRate = Math.ceil((rate * this.o.windowMs) / this.o.pieceLength);
     return Math.min(this.o.maxWindow, Math.max(this.o.minWindow, byRate));
   }
 
-  private rollBucket(s: PeerState, now: number): void {
+  private rollBucket(s: PeerState<P>, now: number): void {
     const elapsed = now - s.bucketStart;
     if (elapsed < RATE_BUCKET_MS) return;
     s.lastBucketBytes = elapsed < 2 * RATE_BUCKET_MS ? s.bucketBytes : 0;
@@ -305,8 +379,10 @@ export class SuperSeedPolicy<P> {
   /** Every piece is in the swarm: advertise the rest to everybody, once. */
   private finish(): void {
     this.done = true;
+    this.owners.clear();
     for (const [peer, s] of this.peers) {
       s.pending.clear();
+      s.unrelayed.clear();
       s.unasked = 0;
       for (let i = 0; i < this.pieceCount; i++) {
         if (s.advertised[i]) continue;
@@ -317,7 +393,7 @@ export class SuperSeedPolicy<P> {
   }
 
   /** Drops `index` from the peer's pending pieces; false when it was not pending. */
-  private settle(s: PeerState, index: number): boolean {
+  private settle(s: PeerState<P>, index: number): boolean {
     const p = s.pending.get(index);
     if (!p) return false;
     s.pending.delete(index);

@@ -4,7 +4,10 @@ import { SuperSeedPolicy } from '@distributor/seeder';
 const PIECE = 1000;
 
 /** A policy over `count` pieces whose advertisements are recorded per peer. */
-function setup(count: number, options: { minWindow?: number; stallMs?: number } = {}) {
+function setup(
+  count: number,
+  options: { minWindow?: number; stallMs?: number; maxUnrelayed?: number } = {},
+) {
   let now = 0;
   const haves = new Map<string, number[]>();
   const policy = new SuperSeedPolicy<string>({
@@ -14,6 +17,7 @@ function setup(count: number, options: { minWindow?: number; stallMs?: number } 
     now: () => now,
     minWindow: options.minWindow ?? 2,
     stallMs: options.stallMs ?? 5000,
+    maxUnrelayed: options.maxUnrelayed ?? 0,
     advertise: (peer, index) => {
       const list = haves.get(peer) ?? [];
       list.push(index);
@@ -184,6 +188,43 @@ describe('SuperSeedPolicy', () => {
     const advertised = t.policy.advertisedTo('a').length;
     const sent = 20;
     expect(advertised - sent).toBeGreaterThanOrEqual(15);
+  });
+
+  it('gives a peer more only as other peers announce what it was given', () => {
+    const t = setup(8, { minWindow: 2, maxUnrelayed: 2 });
+    expect(t.bits(t.policy.addPeer('a'))).toEqual([0, 1]);
+    expect(t.bits(t.policy.addPeer('b'))).toEqual([2, 3]);
+    t.send('a', 0);
+    t.send('a', 1);
+    // 'a' announcing its own pieces passes nothing on: it still holds two nobody else has.
+    t.policy.peerHas('a', [0, 1]);
+    expect(t.haves.get('a')).toBeUndefined();
+    t.policy.peerHas('b', [0]);
+    expect(t.haves.get('a')).toEqual([4]);
+    t.policy.peerHas('b', [1]);
+    expect(t.haves.get('a')).toEqual([4, 5]);
+  });
+
+  it('does not bind a lone leecher, nor pieces held longer than stallMs', () => {
+    const t = setup(6, { minWindow: 2, maxUnrelayed: 2 });
+    expect(t.bits(t.policy.addPeer('a'))).toEqual([0, 1]);
+    t.send('a', 0);
+    t.send('a', 1);
+    // Nobody to pass pieces to: 'a' is not held back.
+    expect(t.haves.get('a')).toEqual([2, 3]);
+    const u = setup(6, { minWindow: 2, maxUnrelayed: 2, stallMs: 5000 });
+    expect(u.bits(u.policy.addPeer('a'))).toEqual([0, 1]);
+    expect(u.bits(u.policy.addPeer('b'))).toEqual([2, 3]);
+    u.send('a', 0);
+    u.send('a', 1);
+    expect(u.haves.get('a')).toBeUndefined();
+    // stallMs later the two pieces stop counting ('b' is still taking pieces, so nothing is
+    // handed on; its own two stopped counting too, and it took piece 4 first).
+    u.advance(5001);
+    u.send('b', 2);
+    expect(u.haves.get('b')).toEqual([4]);
+    u.policy.tick();
+    expect(u.haves.get('a')).toEqual([5]);
   });
 
   it('starts over once every peer has left', () => {
