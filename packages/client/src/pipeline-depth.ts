@@ -11,7 +11,9 @@
  * passed on only once it is whole, so deep queues at slow peers are a delay at every hop (16
  * peers on 20 Mbit/s links, where each connection carries ~0.15 MB/s: a floor of 8 blocks was
  * ~0.9 s of queue; 1.22-1.40x T_min before, 1.20-1.31x after, docs/benchmarks.md). A fast peer
- * outgrows both at once.
+ * outgrows both at once. The horizon is a quarter of a second for the same reason (there, 0.22 s
+ * earlier on average than half a second over six alternated pairs), and it still covers the
+ * bandwidth-delay product of any link with a round trip under 250 ms.
  */
 export interface PipelineDepthOptions {
   initial?: number;
@@ -32,7 +34,7 @@ export class PipelineDepthPolicy {
     this.initial = options.initial ?? 16;
     this.min = options.min ?? 4;
     this.max = options.max ?? 512;
-    this.horizonSec = options.horizonSec ?? 0.5;
+    this.horizonSec = options.horizonSec ?? 0.25;
     this.blockSize = options.blockSize ?? 16 * 1024;
   }
 

@@ -11,18 +11,18 @@ describe('PipelineDepthPolicy', () => {
   });
 
   it('gives a fast peer at least 64 blocks and grows with its rate, up to the cap', () => {
-    expect(policy.depth(2 * 1024 * 1024, true)).toBe(64);
+    expect(policy.depth(4 * 1024 * 1024, true)).toBe(64);
     expect(policy.depth(10 * 1024 * 1024, true)).toBeGreaterThanOrEqual(64);
     expect(policy.depth(100 * 1024 * 1024, true)).toBeGreaterThan(policy.depth(10e6, true));
     expect(policy.depth(10 * 1024 * 1024 * 1024, true)).toBe(512);
   });
 
-  it('keeps half a second of a slow peer, but never fewer than 4 blocks', () => {
+  it('keeps a quarter of a second of a slow peer, but never fewer than 4 blocks', () => {
     // One of 16 connections into a 20 Mbit/s downlink: ~0.15 MB/s.
-    expect(policy.depth(150_000, true)).toBe(5);
-    expect(policy.depth(64 * 1024, true)).toBe(4);
+    expect(policy.depth(150_000, true)).toBe(4);
+    expect(policy.depth(300_000, true)).toBe(5);
     expect(policy.depth(0, true)).toBe(4);
-    expect(policy.depth(1024 * 1024, true)).toBe(32);
+    expect(policy.depth(1024 * 1024, true)).toBe(16);
   });
 
   it('takes its limits from the options', () => {
