@@ -43,10 +43,12 @@ export class PipelineDepthPolicy {
    * until its rate has been observed for long enough to mean anything.
    */
   depth(bytesPerSec: number, measured: boolean): number {
-    const wanted = Math.ceil((bytesPerSec * this.horizonSec) / this.blockSize);
     // Before its first second a peer keeps the start depth, or more once the bytes so far say it
     // is fast: a 1 GiB loopback transfer lasts two seconds, and at 16 blocks for the first it
-    // ran 10% slower.
+    // ran 10% slower. Its rate so far still includes the connection's ramp, so it counts over
+    // twice the horizon (with one horizon that transfer ran at 0.90-0.96x).
+    const horizon = measured ? this.horizonSec : 2 * this.horizonSec;
+    const wanted = Math.ceil((bytesPerSec * horizon) / this.blockSize);
     return Math.min(this.max, Math.max(measured ? this.min : this.initial, wanted));
   }
 }

@@ -8,6 +8,9 @@ describe('PipelineDepthPolicy', () => {
     expect(policy.depth(0, false)).toBe(16);
     expect(policy.depth(150_000, false)).toBe(16);
     expect(policy.depth(100 * 1024 * 1024, false)).toBe(512);
+    // A new peer's rate so far counts over twice the horizon: 8 MiB/s is 256 blocks, then 128.
+    expect(policy.depth(8 * 1024 * 1024, false)).toBe(256);
+    expect(policy.depth(8 * 1024 * 1024, true)).toBe(128);
   });
 
   it('gives a fast peer at least 64 blocks and grows with its rate, up to the cap', () => {
