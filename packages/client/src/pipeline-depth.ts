@@ -11,9 +11,10 @@
  * passed on only once it is whole, so deep queues at slow peers are a delay at every hop (16
  * peers on 20 Mbit/s links, where each connection carries ~0.15 MB/s: a floor of 8 blocks was
  * ~0.9 s of queue; 1.22-1.40x T_min before, 1.20-1.31x after, docs/benchmarks.md). A fast peer
- * outgrows both at once. The horizon is a quarter of a second for the same reason (there, 0.22 s
- * earlier on average than half a second over six alternated pairs), and it still covers the
- * bandwidth-delay product of any link with a round trip under 250 ms.
+ * outgrows both at once. The horizon is a quarter of a second for the same reason: in that
+ * swarm the last peer finished 0.22 s earlier on average than with half a second (six alternated
+ * pairs), and it still covers the bandwidth-delay product of a link with a round trip under
+ * 250 ms.
  */
 export interface PipelineDepthOptions {
   initial?: number;
