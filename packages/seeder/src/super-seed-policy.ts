@@ -276,12 +276,13 @@ export class SuperSeedPolicy<P> {
     const want = this.windowOf(s);
     let i = this.cursor;
     let cursorMoves = true;
-    while (s.unasked < want && i < this.pieceCount && !this.relayBound(s)) {
+    while (s.unasked < want && i < this.pieceCount) {
       if (this.given[i]! > 0 || this.out[i]) {
         if (cursorMoves) this.cursor = i + 1;
       } else {
         cursorMoves = false;
         if (!s.has[i] && !s.advertised[i]) {
+          if (this.relayBound(s)) return;
           this.given[i]!++;
           s.pending.set(i, { bytes: 0, at: this.o.now(), asked: false });
           s.unasked++;
@@ -301,8 +302,8 @@ export class SuperSeedPolicy<P> {
    */
   private relayBound(s: PeerState<P>): boolean {
     const max = this.o.maxUnrelayed;
-    if (max <= 0 || s.unrelayed.size < max) return false;
-    if (this.leechers - (s.hasCount < this.pieceCount ? 1 : 0) === 0) return false;
+    // `s` lacks a piece (we are about to give it one): it is a leecher itself.
+    if (max <= 0 || s.unrelayed.size < max || this.leechers <= 1) return false;
     const since = this.o.now() - this.o.stallMs;
     let held = 0;
     for (const at of s.unrelayed.values()) if (at > since) held++;
@@ -326,17 +327,16 @@ export class SuperSeedPolicy<P> {
 
   /** `by` announced `index`: whoever we gave it to has passed it on (or it came another way). */
   private relayed(by: PeerState<P>, index: number): void {
+    // Owners are connected peers (removePeer drops its own), and none are left once done.
     const list = this.owners.get(index);
     if (!list) return;
-    for (const owner of list.splice(0)) {
-      if (owner === by) {
-        list.push(owner);
-        continue;
-      }
+    if (list.includes(by)) this.owners.set(index, [by]);
+    else this.owners.delete(index);
+    for (const owner of list) {
+      if (owner === by) continue;
       owner.unrelayed.delete(index);
-      if (!this.done && this.peers.get(owner.peer) === owner) this.offer(owner, owner.peer);
+      this.offer(owner, owner.peer);
     }
-    if (list.length === 0) this.owners.delete(index);
   }
 
   private windowOf(s: PeerState<P>): number {
