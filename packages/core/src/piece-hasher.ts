@@ -47,7 +47,17 @@ export interface PieceHasherOptions {
    * file sooner than two workers while the calling thread waits.
    */
   callingThread?: boolean;
+  /**
+   * digest() hashes on the calling thread while that takes at most this share of its time, and
+   * on a worker past it (0: always a worker). A worker costs ~30 ms of CPU to start: in a swarm of
+   * 16 clients on two cores, started together, that is a quarter of a second before the first
+   * piece moves, to save ~1.5 ms a second of hashing at 20 Mbit/s. Default 0.02.
+   */
+  inlineDigestShare?: number;
 }
+
+/** How far digest() may run ahead of its share (ms of hashing) before it hands work over. */
+const INLINE_BURST_MS = 10;
 
 interface PendingJob {
   job: WorkerJob;
@@ -70,6 +80,10 @@ interface PoolWorker {
 export class PieceHasher {
   readonly size: number;
   private readonly callingThread: boolean;
+  private readonly inlineShare: number;
+  /** Hashing time on the calling thread not yet paid off at `inlineShare` (a leaky bucket). */
+  private inlineDebtMs = 0;
+  private inlineCheckedAt = 0;
   private readonly workers: PoolWorker[] = [];
   private readonly queue: PendingJob[] = [];
   private nextJobId = 1;
@@ -84,6 +98,12 @@ export class PieceHasher {
   constructor(options: PieceHasherOptions = {}) {
     this.size = Math.max(1, options.workers ?? availableParallelism());
     this.callingThread = options.callingThread ?? false;
+    this.inlineShare = options.inlineDigestShare ?? 0.02;
+  }
+
+  /** Worker threads started so far. */
+  get workersStarted(): number {
+    return this.workers.length;
   }
 
   /** Hashes every piece of a file; fails with FileChangedError if it changes meanwhile. */
@@ -160,14 +180,31 @@ export class PieceHasher {
   }
 
   /**
-   * SHA-1 of a buffer, computed on a worker. A buffer backed by a SharedArrayBuffer is not
-   * copied; any other is copied once by the structured clone.
+   * SHA-1 of a buffer: on the calling thread within `inlineDigestShare` of its time, otherwise on
+   * a worker. A buffer backed by a SharedArrayBuffer is not copied for the worker; any other is
+   * copied once by the structured clone.
    */
   async digest(data: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) throw new DistError('ECLOSED', 'piece hasher closed');
+    if (this.inlineAllowed()) {
+      const started = performance.now();
+      const digest = createHash('sha1').update(data).digest();
+      this.inlineDebtMs += performance.now() - started;
+      return new Uint8Array(digest);
+    }
     const reply = await this.run({ type: 'digest', jobId: 0, data });
     if (reply.type === 'error') throw new DistError(reply.code, reply.message);
     if (reply.type !== 'digest') throw new DistError('EHASH', 'unexpected worker reply');
     return reply.digest;
+  }
+
+  private inlineAllowed(): boolean {
+    if (this.inlineShare <= 0) return false;
+    const now = performance.now();
+    const paid = (now - this.inlineCheckedAt) * this.inlineShare;
+    this.inlineDebtMs = Math.max(0, this.inlineDebtMs - paid);
+    this.inlineCheckedAt = now;
+    return this.inlineDebtMs < INLINE_BURST_MS;
   }
 
   /** Stops the workers. Jobs still queued are rejected. */

@@ -152,8 +152,34 @@ describe('PieceHasher', () => {
   });
 
   it('digests buffers on a worker, including SharedArrayBuffer-backed ones', async () => {
-    const shared = new Uint8Array(new SharedArrayBuffer(1 << 16)).fill(42);
-    const digest = await hasher.digest(shared);
-    expect(Buffer.from(digest).equals(createHash('sha1').update(shared).digest())).toBe(true);
+    const onWorker = new PieceHasher({ workers: 1, inlineDigestShare: 0 });
+    try {
+      const shared = new Uint8Array(new SharedArrayBuffer(1 << 16)).fill(42);
+      const digest = await onWorker.digest(shared);
+      expect(Buffer.from(digest).equals(createHash('sha1').update(shared).digest())).toBe(true);
+      expect(onWorker.workersStarted).toBe(1);
+    } finally {
+      await onWorker.close();
+    }
+  });
+
+  it('digests on the calling thread until that passes its share, then on a worker', async () => {
+    const adaptive = new PieceHasher({ workers: 1 });
+    try {
+      const small = new Uint8Array(1 << 16).fill(7);
+      const expected = createHash('sha1').update(small).digest();
+      expect(Buffer.from(await adaptive.digest(small)).equals(expected)).toBe(true);
+      expect(adaptive.workersStarted).toBe(0);
+      // 16 MiB takes several ms to hash on any machine; a burst of them exceeds 2% of the thread.
+      const big = new Uint8Array(new SharedArrayBuffer(16 << 20)).fill(9);
+      const bigDigest = createHash('sha1').update(big).digest();
+      for (let i = 0; i < 64 && adaptive.workersStarted === 0; i++) {
+        expect(Buffer.from(await adaptive.digest(big)).equals(bigDigest)).toBe(true);
+      }
+      expect(adaptive.workersStarted).toBe(1);
+    } finally {
+      await adaptive.close();
+    }
+    await expect(adaptive.digest(new Uint8Array(4))).rejects.toMatchObject({ code: 'ECLOSED' });
   });
 });
