@@ -88,6 +88,8 @@ export class ResumeRecorder {
   private readonly batch: number;
   /** flush() is waiting: write without waiting for the interval. */
   private urgent = false;
+  /** Ends the write loop's current wait early (flush() is waiting). */
+  private wakeLoop: (() => void) | null = null;
 
   constructor(path: string, meta: MetaKey, initial?: Uint8Array) {
     this.path = path;
@@ -117,6 +119,8 @@ export class ResumeRecorder {
   async flush(): Promise<void> {
     // Only a write loop clears it: set with nothing to write, it would hurry the next one.
     if (this.writing || this.marks > 0) this.urgent = true;
+    // Completion waits on this: a download's last 100 ms are not spent asleep.
+    this.wakeLoop?.();
     for (let i = 0; i < 3 && (this.writing || this.marks > 0); i++) {
       if (!this.writing) this.schedule();
       await this.writing;
@@ -154,7 +158,14 @@ export class ResumeRecorder {
               : MAX_INTERVAL_MS;
           const wait = this.lastWriteAt + interval - Date.now();
           if (wait <= 0) break;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(wait, MIN_INTERVAL_MS)));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(wait, MIN_INTERVAL_MS));
+            this.wakeLoop = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.wakeLoop = null;
         }
         this.lastWriteAt = Date.now();
         this.marks = 0;

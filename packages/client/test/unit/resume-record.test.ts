@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -57,6 +57,26 @@ describe('ResumeRecorder', () => {
     await recorder.flush();
     const bits = (await loadResumeRecord(path, meta))!;
     expect([...Array(20).keys()].every((i) => bitGet(bits, i))).toBe(true);
+  });
+
+  it('flush() cuts short the wait between records (completion waits on it)', async () => {
+    const path = join(dir, 'wake.part.resume');
+    const recorder = new ResumeRecorder(path, meta);
+    recorder.markHave(0);
+    await recorder.flush();
+    // Timers that never fire unless advanced: the write loop now sleeps until they do.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    try {
+      recorder.markHave(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(jest.getTimerCount()).toBe(1);
+      await recorder.flush();
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+    const bits = (await loadResumeRecord(path, meta))!;
+    expect(bitGet(bits, 1)).toBe(true);
   });
 
   it('ignores records of another torrent, a corrupt record, or none', async () => {
