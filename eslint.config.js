@@ -34,6 +34,15 @@ export default tseslint.config(
     },
   },
   {
+    // The dist-get shim and its bundle runner are CommonJS (packages/client/bin/run-bundle.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['types/**/*.d.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -12,7 +12,7 @@
 // BENCH_CASES=ab (which 1 GiB pairings to run; default abcd), BENCH_SKIP_ARIA2_2G=1 (only the
 // 2 GiB RSS run, not the slower 2-aria2c-seeders one), BENCH_GET_NODE_ARGS='--cpu-prof
 // --cpu-prof-dir=/tmp/prof' (node flags for the 1 GiB dist-get runs, to profile them),
-// BENCH_REF_GET=/path/to/other/packages/client/bin/dist-get.js (adds pairing (r): dist-seed →
+// BENCH_REF_GET=/path/to/other/packages/client/bin/dist-get.cjs (adds pairing (r): dist-seed →
 // that dist-get, e.g. a build of the previous commit, for a before/after in one invocation).
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -37,7 +37,7 @@ import { children, cpuSeconds, freePort, start, stop, waitFor } from './lib/proc
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIST_SEED = join(here, '..', '..', 'packages', 'seeder', 'bin', 'dist-seed.js');
-const DIST_GET = join(here, '..', '..', 'packages', 'client', 'bin', 'dist-get.js');
+const DIST_GET = join(here, '..', '..', 'packages', 'client', 'bin', 'dist-get.cjs');
 const MIB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MIB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

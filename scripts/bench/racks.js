@@ -30,7 +30,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = {
   tracker: join(ROOT, 'packages/tracker/bin/dist-tracker.js'),
   seed: join(ROOT, 'packages/seeder/bin/dist-seed.js'),
-  get: join(ROOT, 'packages/client/bin/dist-get.js'),
+  get: join(ROOT, 'packages/client/bin/dist-get.cjs'),
 };
 
 function option(name, fallback) {

@@ -10,7 +10,7 @@ import { request, tempDir } from './helpers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const DIST_SEED = join(here, '..', '..', 'seeder', 'bin', 'dist-seed.js');
-const DIST_GET = join(here, '..', '..', 'client', 'bin', 'dist-get.js');
+const DIST_GET = join(here, '..', '..', 'client', 'bin', 'dist-get.cjs');
 
 const SIZE = 192 * 1024 * 1024;
 const CLIENTS = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];

@@ -30,7 +30,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const SEED_BIN = new URL('../../seeder/bin/dist-seed.js', import.meta.url).pathname;
-const GET_BIN = new URL('../../client/bin/dist-get.js', import.meta.url).pathname;
+const GET_BIN = new URL('../../client/bin/dist-get.cjs', import.meta.url).pathname;
 const EVIL_NAME = '<img src=x onerror=alert(1)>.bin';
 const BIG_NAME = 'rollout.bin';
 const BIG_SIZE = 8 * 1024 * 1024;

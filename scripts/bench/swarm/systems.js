@@ -20,7 +20,7 @@ const repo = join(here, '..', '..', '..');
 const BIN = {
   tracker: join(repo, 'packages', 'tracker', 'bin', 'dist-tracker.js'),
   seed: join(repo, 'packages', 'seeder', 'bin', 'dist-seed.js'),
-  get: join(repo, 'packages', 'client', 'bin', 'dist-get.js'),
+  get: join(repo, 'packages', 'client', 'bin', 'dist-get.cjs'),
 };
 
 const PEER_PORT = 6881;

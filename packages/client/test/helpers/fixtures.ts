@@ -10,8 +10,8 @@ import { buildTorrent, hashFile, parseMetainfo } from '@distributor/core';
 import type { TorrentMeta } from '@distributor/core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** packages/client/bin/dist-get.js, from packages/client/dist-test/helpers. */
-export const DIST_GET = join(here, '..', '..', 'bin', 'dist-get.js');
+/** packages/client/bin/dist-get.cjs, from packages/client/dist-test/helpers. */
+export const DIST_GET = join(here, '..', '..', 'bin', 'dist-get.cjs');
 
 export async function tempDir(prefix = 'dist-get-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));

@@ -7,8 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** packages/client/dist/bundle/dist-get.js, from packages/client/dist-test/integration. */
-const BUNDLE = join(here, '..', '..', 'dist', 'bundle', 'dist-get.js');
+/** packages/client/dist/bundle/dist-get.cjs, from packages/client/dist-test/integration. */
+const BUNDLE = join(here, '..', '..', 'dist', 'bundle', 'dist-get.cjs');
+const RUN_BUNDLE = join(here, '..', '..', 'bin', 'run-bundle.cjs');
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -29,6 +30,27 @@ describe('dist-get bundle', () => {
     const bodies = [...source.matchAll(/^var (init_string_width\d*) = __esm\(/gm)].map((m) => m[1]);
     expect(bodies.length).toBeGreaterThanOrEqual(1);
     expect(source).not.toMatch(/^var segmenter = new Intl\.Segmenter\(\);/m);
+  });
+
+  it('compiles from a code cache that V8 accepts, and runs from it', () => {
+    // A plain node, as the command runs: V8 rejects a cache made under other flags (jest's).
+    const script = `
+      const { compileBundle, runCompiled } = require(${JSON.stringify(RUN_BUNDLE)});
+      const bundle = ${JSON.stringify(BUNDLE)};
+      const compiled = compileBundle(bundle);
+      process.stderr.write('rejected=' + compiled.cachedDataRejected + '\\n');
+      process.argv = [process.argv[0], bundle, '--version'];
+      runCompiled(compiled, bundle);`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('rejected=false\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('keeps no ES module syntax: where the bundle is comes from its own file name', () => {
+    expect(source).not.toMatch(/\bimport\.meta\b/);
+    // Core's hash worker is found beside the bundle.
+    expect(readFileSync(join(dirname(BUNDLE), 'hash-worker.cjs'), 'utf8')).toMatch(/sha1/);
   });
 
   it('still lays out --help in columns (string-width at work)', () => {

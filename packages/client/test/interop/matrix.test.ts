@@ -20,7 +20,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..
 const BIN = {
   tracker: join(repo, 'packages', 'tracker', 'bin', 'dist-tracker.js'),
   seed: join(repo, 'packages', 'seeder', 'bin', 'dist-seed.js'),
-  get: join(repo, 'packages', 'client', 'bin', 'dist-get.js'),
+  get: join(repo, 'packages', 'client', 'bin', 'dist-get.cjs'),
 };
 const DOWNLOADERS = ['dist-get', 'ctorrent', 'aria2c', 'transmission-cli'] as const;
 const SEEDERS = ['dist-seed', 'aria2c', 'transmission-cli'] as const;

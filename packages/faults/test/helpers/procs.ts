@@ -14,7 +14,7 @@ const PACKAGES = join(here, '..', '..', '..');
 export const BIN = {
   tracker: join(PACKAGES, 'tracker', 'bin', 'dist-tracker.js'),
   seed: join(PACKAGES, 'seeder', 'bin', 'dist-seed.js'),
-  get: join(PACKAGES, 'client', 'bin', 'dist-get.js'),
+  get: join(PACKAGES, 'client', 'bin', 'dist-get.cjs'),
 } as const;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
