@@ -33,6 +33,15 @@ import type { ResumeRecorder } from './resume-record.js';
  * 2.6-2.8x).
  */
 const ORIGIN_PIECES_IN_FLIGHT = 1;
+/**
+ * A piece from the origin with every block asked for and at most this many still on their way
+ * no longer counts against ORIGIN_PIECES_IN_FLIGHT: the next one is asked for a block ahead, so
+ * the connection does not idle for a round trip between pieces. Under load that round trip is
+ * ~100 ms of queues, a fifth of the time a 64 KiB piece takes at 1/16 of a 20 Mbit/s uplink
+ * (16-peer swarm: last peer 0.23 s earlier on average over six alternated pairs; two blocks
+ * ahead was no better).
+ */
+const ORIGIN_NEXT_PIECE_BLOCKS_LEFT = 1;
 
 export interface EngineOptions {
   meta: TorrentMeta;
@@ -603,7 +612,7 @@ export class DownloadEngine extends EventEmitter {
     others: Peer[],
     elsewhere: (i: number) => boolean,
   ): number | null {
-    if (peer.assigned.size >= ORIGIN_PIECES_IN_FLIGHT) return null;
+    if (this.originPiecesInFlight(peer) >= ORIGIN_PIECES_IN_FLIGHT) return null;
     const peerHas = (i: number) => this.peerHas(peer, i);
     const busy = (i: number) => this.active.has(i) || this.verifying.has(i) || elsewhere(i);
     if (!peer.isSeed) {
@@ -620,6 +629,20 @@ export class DownloadEngine extends EventEmitter {
     const any = this.picker.pick(peerHas, busy);
     if (any === null) peer.nothingToPickAt = this.pickGeneration;
     return any;
+  }
+
+  /** Pieces from the origin that count against ORIGIN_PIECES_IN_FLIGHT. */
+  private originPiecesInFlight(origin: Peer): number {
+    let n = 0;
+    for (const index of origin.assigned) {
+      const piece = this.active.get(index);
+      const nearlyDone =
+        piece !== undefined &&
+        piece.nextMissing() < 0 &&
+        piece.blockCount - piece.received <= ORIGIN_NEXT_PIECE_BLOCKS_LEFT;
+      if (!nearlyDone) n++;
+    }
+    return n;
   }
 
   /** Our rank among the leechers we are connected to (by peer id), and their number. */
