@@ -152,7 +152,7 @@ describe('PieceHasher', () => {
   });
 
   it('digests buffers on a worker, including SharedArrayBuffer-backed ones', async () => {
-    const onWorker = new PieceHasher({ workers: 1, inlineDigestShare: 0 });
+    const onWorker = new PieceHasher({ workers: 1, inlineDigestBytesPerSec: 0 });
     try {
       const shared = new Uint8Array(new SharedArrayBuffer(1 << 16)).fill(42);
       const digest = await onWorker.digest(shared);
@@ -163,14 +163,15 @@ describe('PieceHasher', () => {
     }
   });
 
-  it('digests on the calling thread until that passes its share, then on a worker', async () => {
+  it('digests on the calling thread up to its byte rate, then on a worker', async () => {
     const adaptive = new PieceHasher({ workers: 1 });
     try {
       const small = new Uint8Array(1 << 16).fill(7);
       const expected = createHash('sha1').update(small).digest();
       expect(Buffer.from(await adaptive.digest(small)).equals(expected)).toBe(true);
       expect(adaptive.workersStarted).toBe(0);
-      // 16 MiB takes several ms to hash on any machine; a burst of them exceeds 2% of the thread.
+      // One 16 MiB digest is past the 8 MiB burst, and the rate (16 MiB/s) pays off a little of
+      // it per call: a burst of them goes to the worker.
       const big = new Uint8Array(new SharedArrayBuffer(16 << 20)).fill(9);
       const bigDigest = createHash('sha1').update(big).digest();
       for (let i = 0; i < 64 && adaptive.workersStarted === 0; i++) {
