@@ -104,7 +104,7 @@ export class PieceHasher {
     this.inlineRate = options.inlineDigestBytesPerSec ?? 16 * 1024 * 1024;
   }
 
-  /** Worker threads started so far. */
+  /** Worker threads in the pool now (started, and not failed since). */
   get workersStarted(): number {
     return this.workers.length;
   }
