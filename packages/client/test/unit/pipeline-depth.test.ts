@@ -4,9 +4,13 @@ import { PipelineDepthPolicy } from '@distributor/client';
 describe('PipelineDepthPolicy', () => {
   const policy = new PipelineDepthPolicy();
 
-  it('starts new peers at 16 outstanding blocks, more as soon as one proves fast', () => {
-    expect(policy.depth(0, false)).toBe(16);
-    expect(policy.depth(150_000, false)).toBe(16);
+  it('starts new peers at 4 outstanding blocks, more as soon as one proves fast', () => {
+    expect(policy.depth(0, false)).toBe(4);
+    // One of 16 connections into a 20 Mbit/s downlink: a piece's worth, not four.
+    expect(policy.depth(150_000, false)).toBe(5);
+    // Its rate counts over at least a quarter second: four blocks in one round trip make eight,
+    // so the depth doubles per round trip until the rate takes over.
+    expect(policy.depth((4 * 16 * 1024) / 0.25, false)).toBe(8);
     expect(policy.depth(100 * 1024 * 1024, false)).toBe(512);
     // A new peer's rate so far counts over twice the horizon: 8 MiB/s is 256 blocks, then 128.
     expect(policy.depth(8 * 1024 * 1024, false)).toBe(256);
