@@ -6,10 +6,10 @@ describe('PipelineDepthPolicy', () => {
 
   it('starts new peers at 4 outstanding blocks, more as soon as one proves fast', () => {
     expect(policy.depth(0, false)).toBe(4);
-    // One of 16 connections into a 20 Mbit/s downlink: a piece's worth, not four.
+    // One of 16 connections into a 20 Mbit/s downlink: about one 64 KiB piece, not four.
     expect(policy.depth(150_000, false)).toBe(5);
-    // Its rate counts over at least a quarter second: four blocks in one round trip make eight,
-    // so the depth doubles per round trip until the rate takes over.
+    // Its rate counts over at least a quarter second: four blocks back in the first round trip
+    // make eight, so a fast peer's depth grows with every round trip.
     expect(policy.depth((4 * 16 * 1024) / 0.25, false)).toBe(8);
     expect(policy.depth(100 * 1024 * 1024, false)).toBe(512);
     // A new peer's rate so far counts over twice the horizon: 8 MiB/s is 256 blocks, then 128.
