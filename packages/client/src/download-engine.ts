@@ -4,6 +4,7 @@ import {
   SlotUnchokePolicy,
   WireUploader,
   connectPeer,
+  peerListenPort,
   pieceHash,
   pieceSize,
 } from '@distributor/core';
@@ -53,6 +54,8 @@ export interface EngineOptions {
   clock: Clock;
   logger: Logger;
   bind?: string;
+  /** Our listening port, told to the peers we dial (BEP 10 `p`). */
+  listenPort?: number;
   maxPeers: number;
   memoryBudgetBytes: number;
   originPeerIdPrefix: string;
@@ -71,6 +74,8 @@ export interface Peer {
   wire: Wire;
   uploader: WireUploader;
   peerIdHex: string;
+  /** Where a peer that dialled us listens, once it said so (BEP 10 `p`). */
+  listenAddress: PeerAddress | null;
   isOrigin: boolean;
   incoming: boolean;
   haveCount: number;
@@ -294,6 +299,7 @@ export class DownloadEngine extends EventEmitter {
         // Blocks reach onBlock as views of the socket's read buffer, without the Wire's copies
         // (core's message-framer.ts); onBlock copies them into the piece buffer at once.
         directBlocks: true,
+        ...(this.o.listenPort !== undefined ? { listenPort: this.o.listenPort } : {}),
         ...(this.o.bind ? { localAddress: this.o.bind } : {}),
       }).then(
         (transport) => {
@@ -347,6 +353,7 @@ export class DownloadEngine extends EventEmitter {
       wire,
       uploader,
       peerIdHex,
+      listenAddress: null,
       isOrigin: peerIdHex.startsWith(this.originPrefixHex),
       incoming,
       haveCount: 0,
@@ -388,6 +395,13 @@ export class DownloadEngine extends EventEmitter {
       if (!incoming) this.selection.connectFailed(address);
       this.dropPeer(peer);
     });
+    if (incoming) {
+      // Its extended handshake may have come with its handshake, or may still be on its way.
+      this.learnListenAddress(peer);
+      wire.on('extended', (name: string) => {
+        if (name === 'handshake') this.learnListenAddress(peer);
+      });
+    }
     uploader.on('upload', (bytes: number) => this.upRate.add(bytes));
     uploader.on('violation', (reason: string) =>
       this.o.logger.warn({ peer: key, reason }, 'dropped peer for protocol violation'),
@@ -402,6 +416,14 @@ export class DownloadEngine extends EventEmitter {
     if (this.countPeerPieces(peer) > 0) this.onBitfield(peer);
   }
 
+  private learnListenAddress(peer: Peer): void {
+    if (peer.closed || peer.listenAddress) return;
+    const port = peerListenPort(peer.wire);
+    if (port === null) return;
+    peer.listenAddress = { ip: peer.address.ip, port };
+    this.selection.incomingFrom(peer.listenAddress);
+  }
+
   private countPeerPieces(peer: Peer): number {
     const has = peer.wire.peerPieces;
     let count = 0;
@@ -412,6 +434,7 @@ export class DownloadEngine extends EventEmitter {
   private dropPeer(peer: Peer): void {
     if (peer.closed) return;
     peer.closed = true;
+    if (peer.listenAddress) this.selection.incomingGone(peer.listenAddress);
     this.counters.uploaded += peer.uploader.uploaded;
     peer.uploader.uploaded = 0;
     if (this.peers.get(peer.key) === peer) this.peers.delete(peer.key);

@@ -278,6 +278,7 @@ async function swarm(handle: DownloadHandle, ctx: SwarmContext): Promise<Downloa
     maxPeers: config.maxPeers,
     memoryBudgetBytes: config.memoryBudgetBytes,
     originPeerIdPrefix: config.originPeerIdPrefix,
+    listenPort,
     ...(config.bind ? { bind: config.bind } : {}),
   });
   const eng = engine;

@@ -5,9 +5,10 @@ import type { PeerAddress } from '@distributor/core';
  *
  * In a trusted fleet every peer is equally good a priori, so candidates are shuffled (which
  * spreads a thousand machines over each other rather than onto the first few in the tracker's
- * list). We skip ourselves, peers we are connected or connecting to, banned peers, and peers
- * whose last attempt failed until their backoff has passed (doubling from 5 s up to 5 min), so
- * a dead address costs a few SYNs per hour rather than one per announce.
+ * list). We skip ourselves, peers we are connected or connecting to (including those that
+ * dialled us and told us their listening address), banned peers, and peers whose last attempt
+ * failed until their backoff has passed (doubling from 5 s up to 5 min), so a dead address costs
+ * a few SYNs per hour rather than one per announce.
  */
 export interface PeerSelectionOptions {
   now?: () => number;
@@ -32,6 +33,8 @@ export class PeerSelectionPolicy {
   private readonly failures = new Map<string, Failure>();
   private readonly banned = new Set<string>();
   private readonly self = new Set<string>();
+  /** Listening addresses of peers connected by a connection they opened, and how many. */
+  private readonly reachedUs = new Map<string, number>();
 
   constructor(options: PeerSelectionOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -67,6 +70,23 @@ export class PeerSelectionPolicy {
   }
 
   /**
+   * A peer that dialled us listens at `address` (BEP 10's `p`): while it stays connected,
+   * dialling that address would only open a second connection to it.
+   */
+  incomingFrom(address: PeerAddress): void {
+    const key = peerKey(address);
+    this.reachedUs.set(key, (this.reachedUs.get(key) ?? 0) + 1);
+  }
+
+  /** The peer that dialled us from `address`'s listener is gone. */
+  incomingGone(address: PeerAddress): void {
+    const key = peerKey(address);
+    const left = (this.reachedUs.get(key) ?? 0) - 1;
+    if (left > 0) this.reachedUs.set(key, left);
+    else this.reachedUs.delete(key);
+  }
+
+  /**
    * Up to `slots` candidates to dial now, in random order. `busy(key)` says whether a peer is
    * already connected or being dialled.
    */
@@ -79,7 +99,9 @@ export class PeerSelectionPolicy {
       const key = peerKey(peer);
       if (seen.has(key)) continue;
       seen.add(key);
-      if (this.self.has(key) || busy(key) || this.isBanned(peer)) continue;
+      if (this.self.has(key) || this.reachedUs.has(key) || busy(key) || this.isBanned(peer)) {
+        continue;
+      }
       const failure = this.failures.get(key);
       if (failure && failure.retryAt > now) continue;
       eligible.push(peer);

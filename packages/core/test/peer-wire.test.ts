@@ -11,6 +11,7 @@ import {
   connectPeer,
   generatePeerId,
   parseMetainfo,
+  peerListenPort,
   pieceLengthAt,
   sha1,
 } from '@distributor/core';
@@ -206,6 +207,34 @@ describe('peer wire serving over real TCP', () => {
     const have = once<[number]>(t.wire, 'have');
     h.uploaders[0]!.have(3);
     expect((await have)[0]).toBe(3);
+  });
+
+  it("tells each side the other's listening port (BEP 10 `p`)", async () => {
+    const { data, meta } = await makeTorrent(PIECE);
+    const h = await serve(new MemoryReader(meta, data));
+    const t = await connectPeer({
+      host: '127.0.0.1',
+      port: h.port,
+      infoHash: meta.infoHash,
+      peerId: generatePeerId(),
+      listenPort: 51413,
+    });
+    cleanups.push(() => t.destroy());
+    const incoming = h.uploaders[0]!.transport;
+    // Each extended handshake follows its handshake in the same write, but may be parsed later.
+    for (let i = 0; i < 100; i++) {
+      if (peerListenPort(t.wire) !== null && peerListenPort(incoming.wire) !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(peerListenPort(t.wire)).toBe(h.port);
+    expect(peerListenPort(incoming.wire)).toBe(51413);
+    // Only a whole number in 1..65535 is a port.
+    for (const p of [0, 65536, 1.5, '6881', -1]) {
+      incoming.wire.peerExtendedHandshake = { p };
+      expect(peerListenPort(incoming.wire)).toBeNull();
+    }
+    incoming.wire.peerExtendedHandshake = {};
+    expect(peerListenPort(incoming.wire)).toBeNull();
   });
 
   it('drops a connection for an info hash it does not serve', async () => {

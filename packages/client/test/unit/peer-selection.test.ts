@@ -16,6 +16,31 @@ describe('PeerSelectionPolicy', () => {
     expect(policy.select(peers, 0, () => false)).toEqual([]);
   });
 
+  it('skips the listening address of a peer that dialled us, until that connection is gone', () => {
+    const policy = new PeerSelectionPolicy({ random: () => 0.5 });
+    const ports = () =>
+      policy
+        .select(peers, 20, () => false)
+        .map((p) => p.port)
+        .sort();
+    policy.incomingFrom(peers[3]!);
+    // Two connections claiming one address (one may be lying): both must go before we dial it.
+    policy.incomingFrom(peers[5]!);
+    policy.incomingFrom(peers[5]!);
+    expect(ports()).not.toContain(7003);
+    expect(ports()).not.toContain(7005);
+    expect(ports()).toHaveLength(8);
+    policy.incomingGone(peers[3]!);
+    policy.incomingGone(peers[5]!);
+    expect(ports()).toContain(7003);
+    expect(ports()).not.toContain(7005);
+    policy.incomingGone(peers[5]!);
+    expect(ports()).toHaveLength(10);
+    // Another port on the same host is another peer.
+    policy.incomingFrom({ ip: '10.0.0.1', port: 9999 });
+    expect(ports()).toHaveLength(10);
+  });
+
   it('shuffles candidates', () => {
     let seed = 1;
     const policy = new PeerSelectionPolicy({

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import Wire from 'bittorrent-protocol';
+import { advertiseListenPort } from './listen-port.js';
 import { WireTransport } from './wire-transport.js';
 import type { WireTransportOptions } from './wire-transport.js';
 
@@ -14,6 +15,8 @@ export interface ConnectPeerOptions extends WireTransportOptions {
   peerId: Uint8Array;
   /** Local address to connect from (`--bind`). */
   localAddress?: string;
+  /** Our listening port, sent as BEP 10's `p` so the peer knows which listed address we are. */
+  listenPort?: number;
   /** Time for the TCP connect and the peer's handshake together. */
   timeoutMs?: number;
   /**
@@ -56,6 +59,7 @@ export function connectPeer(options: ConnectPeerOptions): Promise<WireTransport>
         : {}),
     });
     const wire = new Wire('tcpOutgoing');
+    if (options.listenPort !== undefined) advertiseListenPort(wire, options.listenPort);
     const transport = new WireTransport(socket, wire, options);
     reader = transport;
     const fail = (why: string) => {

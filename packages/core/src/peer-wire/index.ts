@@ -13,6 +13,8 @@
  *   (with a timeout), asks the owner whether it serves that info hash, replies with the owner's
  *   peer id and hands the connection over; enforces a connection cap.
  * - `connectPeer` (connect-peer.ts): the outgoing counterpart, resolving after the handshake.
+ * - `advertiseListenPort` / `peerListenPort` (listen-port.ts): BEP 10's `p`, our listening port
+ *   in the extended handshake, so a peer that we dialled knows which listed address we are.
  * - `WireUploader` (wire-uploader.ts): serves one torrent to one peer: bitfield, interest,
  *   request validation (≤ 16 KiB, inside the piece, piece available; else a 'violation' and the
  *   peer is dropped), cancel, a bounded request queue, backpressure, `have()`, byte counts.
@@ -33,3 +35,4 @@ export * from './wire-uploader.js';
 export * from './peer-listener.js';
 export * from './connect-peer.js';
 export * from './message-framer.js';
+export * from './listen-port.js';

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import Wire from 'bittorrent-protocol';
+import { advertiseListenPort } from './listen-port.js';
 import { WireTransport } from './wire-transport.js';
 import type { WireTransportOptions } from './wire-transport.js';
 
@@ -112,6 +113,8 @@ export class PeerListener extends EventEmitter {
       if (!this.options.accepts(infoHash)) return reject(`unknown info hash ${infoHash}`);
       settled = true;
       clearTimeout(timer);
+      const bound = this.server.address();
+      if (bound && typeof bound === 'object') advertiseListenPort(wire, bound.port);
       wire.handshake(infoHash, this.options.peerId);
       this.options.onPeer({ transport, infoHash, peerId });
     });
