@@ -113,8 +113,7 @@ export class PeerListener extends EventEmitter {
       if (!this.options.accepts(infoHash)) return reject(`unknown info hash ${infoHash}`);
       settled = true;
       clearTimeout(timer);
-      const bound = this.server.address();
-      if (bound && typeof bound === 'object') advertiseListenPort(wire, bound.port);
+      advertiseListenPort(wire, this.address().port);
       wire.handshake(infoHash, this.options.peerId);
       this.options.onPeer({ transport, infoHash, peerId });
     });
